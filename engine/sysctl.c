@@ -1,0 +1,155 @@
+/*
+ * The userland interface of viomb(4) and balloon(4) over the engine.
+ */
+#include <ballonet/fmt.h>
+#include <ballonet/sysctl.h>
+
+#define NEUTRAL_PREFIX	"hw.balloon"
+
+struct node {
+	const char	*leaf;
+	uint64_t	(*get)(const struct bn_balloon *);
+	int		(*set)(struct bn_balloon *, uint64_t);	/* NULL: RO */
+};
+
+static uint64_t
+get_npages(const struct bn_balloon *b)
+{
+	return b->host_pages;
+}
+
+static uint64_t
+get_actual(const struct bn_balloon *b)
+{
+	return b->pages;
+}
+
+static uint64_t
+get_min(const struct bn_balloon *b)
+{
+	return b->min_kib;
+}
+
+static const struct node nodes[] = {
+	{ "npages", get_npages, NULL },
+	{ "actual", get_actual, NULL },
+	{ "current", bn_balloon_current_kib, NULL },
+	{ "min", get_min, bn_balloon_set_min_kib },
+	{ "max", bn_balloon_max_kib, NULL },
+	{ "target", bn_balloon_target_kib, bn_balloon_set_target_kib },
+};
+#define NNODES	(sizeof(nodes) / sizeof(nodes[0]))
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	while (*a != '\0' && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
+/* If name is "prefix.rest", return rest; else NULL. */
+static const char *
+strip_prefix(const char *name, const char *prefix)
+{
+	while (*prefix != '\0') {
+		if (*name++ != *prefix++)
+			return NULL;
+	}
+	return *name == '.' ? name + 1 : NULL;
+}
+
+static const struct node *
+lookup(const struct bn_balloon *b, const char *name)
+{
+	const char *leaf;
+	size_t i;
+
+	leaf = strip_prefix(name, b->cfg.ops->sysctl_prefix);
+	if (leaf == NULL)
+		leaf = strip_prefix(name, NEUTRAL_PREFIX);
+	if (leaf == NULL)
+		return NULL;
+	for (i = 0; i < NNODES; i++)
+		if (str_eq(leaf, nodes[i].leaf))
+			return &nodes[i];
+	return NULL;
+}
+
+size_t
+bn_sysctl_count(const struct bn_balloon *b)
+{
+	(void)b;
+	return 2 * NNODES;
+}
+
+int
+bn_sysctl_name(const struct bn_balloon *b, size_t i, char *buf, size_t len)
+{
+	const char *prefix;
+	int n;
+
+	if (i >= 2 * NNODES || buf == NULL || len == 0)
+		return BN_EINVAL;
+	prefix = i < NNODES ? b->cfg.ops->sysctl_prefix : NEUTRAL_PREFIX;
+	n = bn_snprintf(buf, len, "%s.%s", prefix, nodes[i % NNODES].leaf);
+	return n < 0 || (size_t)n >= len ? BN_ERANGE : BN_OK;
+}
+
+int
+bn_sysctl_read(const struct bn_balloon *b, const char *name, uint64_t *val)
+{
+	const struct node *node = lookup(b, name);
+
+	if (node == NULL)
+		return BN_ENOENT;
+	*val = node->get(b);
+	return BN_OK;
+}
+
+/* Unsigned decimal, nothing else: no sign, no spaces, no suffix. */
+static int
+parse_u64(const char *s, uint64_t *val)
+{
+	uint64_t v = 0;
+	unsigned d;
+
+	if (*s == '\0')
+		return BN_EINVAL;
+	for (; *s != '\0'; s++) {
+		if (*s < '0' || *s > '9')
+			return BN_EINVAL;
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return BN_ERANGE;
+		v = v * 10 + d;
+	}
+	*val = v;
+	return BN_OK;
+}
+
+int
+bn_sysctl_write(struct bn_balloon *b, const char *name, const char *value,
+    uint64_t *oldval)
+{
+	const struct node *node = lookup(b, name);
+	uint64_t v, old;
+	int error;
+
+	if (node == NULL)
+		return BN_ENOENT;
+	if (node->set == NULL)
+		return BN_EPERM;
+	error = parse_u64(value, &v);
+	if (error != BN_OK)
+		return error;
+	old = node->get(b);
+	error = node->set(b, v);
+	if (error != BN_OK)
+		return error;
+	if (oldval != NULL)
+		*oldval = old;
+	return BN_OK;
+}

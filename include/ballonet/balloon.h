@@ -1,0 +1,185 @@
+/*
+ * ballonet: the portable balloon engine.
+ *
+ * The engine owns the bookkeeping: how many pages the host wants, how many
+ * the balloon holds and which ones, the limits (min, max), batching, the
+ * requests in flight, backoff when the OS has no page to give, and the
+ * diagnostics.  A front-end (virtio/, xen/) owns the wire: it tells the
+ * engine what the host asks for and carries the engine's requests to the
+ * host.  The OS owns pages and time, through include/ballonet/port.h.
+ *
+ * One struct bn_balloon per device instance.  The OS provides its storage
+ * (it is large: the requests carry their frame numbers inline) and a
+ * bitmap of one bit per 4 KiB page of guest-physical address space.
+ *
+ * Units: "pages" are 4 KiB pages, "kib" are KiB.  A frame number (pfn) is
+ * a guest-physical address shifted right by BN_PAGE_SHIFT.
+ */
+#ifndef BALLONET_BALLOON_H
+#define BALLONET_BALLOON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ballonet/error.h>
+#include <ballonet/port.h>
+
+#define BN_PAGE_SHIFT		12
+#define BN_PAGE_SIZE		4096u
+#define BN_KIB_PER_PAGE		(BN_PAGE_SIZE / 1024u)
+
+#define BN_BATCH_MAX		1024	/* frame numbers per request */
+#define BN_INFLIGHT_MAX		8	/* requests the engine keeps at once */
+#define BN_SAFEGUARD_EXTRA	256	/* pages above the OS reserve; balloon.4 */
+
+/* bn_balloon_run() returns this when only an event can create work. */
+#define BN_RUN_IDLE		UINT64_MAX
+
+/* Bitmap storage the OS must provide for "max_pfn" frames. */
+#define BN_BITMAP_BYTES(max_pfn)	((((max_pfn) + 63) / 64) * 8)
+
+typedef uint64_t bn_pfn_t;
+
+enum bn_dir {
+	BN_INFLATE,	/* pages go from the guest to the host */
+	BN_DEFLATE,	/* pages come back from the host */
+};
+
+struct bn_request {
+	enum bn_dir	dir;
+	bool		busy;		/* submitted, not yet completed */
+	uint32_t	npfns;		/* frames in pfns[] */
+	bn_pfn_t	pfns[BN_BATCH_MAX];
+	uint32_t	tag;		/* free for the front-end's use */
+};
+
+struct bn_balloon;
+
+/*
+ * What a front-end provides.  All hooks run in worker context.
+ */
+struct bn_backend_ops {
+	/* Sysctl prefix of this backend: "hw.viomb" or "machdep.xen.balloon". */
+	const char	*sysctl_prefix;
+
+	/*
+	 * Drain completions and read the host's wishes: call
+	 * bn_balloon_complete() and bn_balloon_set_host_target() as needed.
+	 * Called first thing by every bn_balloon_run().  May be NULL.
+	 */
+	void	(*poll)(void *be);
+
+	/*
+	 * Carry a request to the host.  BN_OK: the front-end owns it until it
+	 * calls bn_balloon_complete(), which it may do before returning.
+	 * Any other value: nothing was sent, the engine takes it back.
+	 */
+	int	(*submit)(void *be, struct bn_request *req);
+
+	/* Tell the host the balloon's size, after every completed request. */
+	void	(*set_actual)(void *be, uint64_t pages);
+
+	/*
+	 * The guest itself chose a new target reservation (sysctl).  Xen
+	 * writes memory/target; NULL where the host has no such channel.
+	 */
+	int	(*set_target)(void *be, uint64_t kib);
+};
+
+struct bn_config {
+	const char	*name;		/* instance name for messages, "viomb0" */
+	uint64_t	 ram_pages;	/* guest RAM at boot: "max" */
+	uint64_t	 max_pfn;	/* highest frame number + 1 */
+	uint64_t	*bitmap;	/* BN_BITMAP_BYTES(max_pfn), zeroed */
+	uint32_t	 batch_pages;	/* frames per request, 1..BN_BATCH_MAX */
+	uint32_t	 max_inflight;	/* requests at once, 1..BN_INFLIGHT_MAX */
+	/*
+	 * The spec's rule for virtio without DEFLATE_ON_OOM: never shrink the
+	 * balloon below what the host asked for (VIRTIO 1.2, 5.5.6.1).
+	 */
+	bool		 host_floor;
+	void		*os;		/* handle for the port hooks */
+	const struct bn_backend_ops *ops;
+	void		*be;		/* handle for the backend hooks */
+};
+
+struct bn_stats {
+	uint64_t	inflated;	/* pages ever acknowledged into the balloon */
+	uint64_t	deflated;	/* pages ever given back to the OS */
+	uint64_t	alloc_failures;	/* bn_port_page_alloc() refusals */
+	uint64_t	host_refused;	/* frames the host did not accept */
+	uint64_t	requests;	/* requests completed */
+};
+
+struct bn_balloon {
+	struct bn_config cfg;
+
+	uint64_t	host_pages;	/* balloon size the host asks for */
+	uint64_t	user_kib;	/* target reservation set by the guest, 0 = none */
+	uint64_t	min_kib;	/* reservation never given up (sysctl min) */
+	uint64_t	safeguard_kib;	/* lowest allowed min */
+
+	uint64_t	pages;		/* in the balloon, acknowledged by the host */
+	uint64_t	inflating;	/* in inflate requests in flight */
+	uint64_t	deflating;	/* in deflate requests in flight */
+
+	uint64_t	retry_at_ms;	/* no allocation before this time */
+	uint32_t	backoff_ms;	/* current retry delay, 0 = none */
+	uint64_t	warned_goal;	/* goal last warned about, to say it once */
+	uint64_t	next_warn_ms;	/* rate limit of the allocation message */
+	uint64_t	scan_word;	/* where deflate looks for set bits next */
+
+	struct bn_stats	stats;
+	struct bn_request req[BN_INFLIGHT_MAX];
+};
+
+/* Set up an instance; the balloon starts empty.  EINVAL on a bad config. */
+int bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
+    BN_MUST_CHECK;
+
+/*
+ * Do what can be done now: poll the backend, start inflate or deflate
+ * requests toward the goal.  Returns milliseconds until it wants to run
+ * again (0: as soon as possible), or BN_RUN_IDLE.
+ */
+uint64_t bn_balloon_run(struct bn_balloon *b);
+
+/* The host's requested balloon size, in pages (virtio num_pages). */
+void bn_balloon_set_host_target(struct bn_balloon *b, uint64_t pages);
+
+/*
+ * A front-end finished "req": the host accepted the first "done" frames
+ * (inflate: they are now in the balloon; deflate: they are back in the
+ * guest).  The others stay where they were before the request.
+ */
+void bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
+    uint32_t done);
+
+/* The balloon size the engine is moving toward, in pages. */
+uint64_t bn_balloon_goal(const struct bn_balloon *b);
+
+/* Reservations in KiB as balloon.4 defines them. */
+uint64_t bn_balloon_max_kib(const struct bn_balloon *b);
+uint64_t bn_balloon_current_kib(const struct bn_balloon *b);
+uint64_t bn_balloon_target_kib(const struct bn_balloon *b);
+
+/* Limits; EPERM outside balloon.4's rules, nothing changed then. */
+int bn_balloon_set_min_kib(struct bn_balloon *b, uint64_t kib) BN_MUST_CHECK;
+int bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
+    BN_MUST_CHECK;
+
+/* True while no request is in flight and the balloon is at its goal. */
+bool bn_balloon_settled(const struct bn_balloon *b);
+
+/*
+ * Check the books: bits set, requests in flight and counters agree.
+ * BN_OK or BN_EIO.  Costs a pass over the bitmap: for tests and debug.
+ */
+int bn_balloon_check(const struct bn_balloon *b);
+
+/* Format and log a message with the instance name in front. */
+void bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* BALLONET_BALLOON_H */

@@ -1,0 +1,114 @@
+/*
+ * ballonet: the OS port.
+ *
+ * This header is the whole contract between the portable parts of ballonet
+ * (engine/, virtio/, xen/) and the operating system that embeds them.  The
+ * port implements every function declared here; nothing else is needed.
+ * The reference guest's port is guest/port.c, the unit tests' port is
+ * tests/unit/fake_port.c.
+ *
+ * Execution model.  ballonet never creates threads and never sleeps.  The
+ * OS runs one worker (a thread, a softint, or its idle loop) that calls
+ * bn_balloon_run() whenever bn_port_wakeup() was called or the delay that
+ * bn_balloon_run() returned has passed.  Interrupt handlers of the
+ * front-ends only acknowledge the device and call bn_port_wakeup().
+ *
+ * "os" is the opaque handle the OS passed to bn_balloon_init(); it comes
+ * back unchanged in every hook so that one OS may run several balloons.
+ *
+ * Like every freestanding C target, the OS also provides memset, memcpy,
+ * memmove and memcmp: compilers emit calls to them for plain struct copies.
+ *
+ * Addresses.  A "pa" is a guest-physical address.  Pages are 4 KiB
+ * (BN_PAGE_SIZE) whatever the OS page size: a port with larger pages hands
+ * out and takes back 4 KiB pieces.
+ */
+#ifndef BALLONET_PORT_H
+#define BALLONET_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t bn_paddr_t;
+
+/* Log levels for bn_port_log(). */
+#define BN_LOG_ERR	0	/* something was refused or lost */
+#define BN_LOG_WARN	1	/* a target cannot be reached, a retry */
+#define BN_LOG_INFO	2	/* attach, features, state changes */
+#define BN_LOG_DEBUG	3	/* per batch; a port may drop these */
+
+/*
+ * Pages.
+ */
+
+/*
+ * Take one 4 KiB page from the OS allocator for the balloon and store its
+ * guest-physical address in *pa.  Returns 0, or nonzero when the OS keeps
+ * its remaining free pages for itself; the engine then backs off.
+ * Worker context; must not block.
+ */
+int bn_port_page_alloc(void *os, bn_paddr_t *pa);
+
+/* Give a page taken with bn_port_page_alloc() back to the OS allocator. */
+void bn_port_page_free(void *os, bn_paddr_t pa);
+
+/* Fill a page with zeroes before its frame number leaves the guest. */
+void bn_port_page_zero(void *os, bn_paddr_t pa);
+
+/*
+ * Free pages the OS must keep for itself (its own low-water mark).  The
+ * engine refuses a "min" below this plus BN_SAFEGUARD_EXTRA pages.
+ */
+uint64_t bn_port_reserved_pages(void *os);
+
+/*
+ * Memory shared with a device: physically contiguous, zeroed, aligned to
+ * 4 KiB, never freed while the device is attached.  Returns a pointer the
+ * CPU may use and stores the address the device must use in *pa, or NULL.
+ * Called at attach time only.
+ */
+void *bn_port_dma_alloc(void *os, size_t bytes, bn_paddr_t *pa);
+
+/* Release memory from bn_port_dma_alloc() (detach, or attach failure). */
+void bn_port_dma_free(void *os, void *va, size_t bytes);
+
+/*
+ * Time and scheduling.
+ */
+
+/* Milliseconds since an arbitrary epoch; monotonic.  Any context. */
+uint64_t bn_port_now_ms(void *os);
+
+/*
+ * Ask the OS to call bn_balloon_run() soon.  Safe from interrupt context;
+ * calling it twice before the worker runs is harmless.
+ */
+void bn_port_wakeup(void *os);
+
+/* Memory barrier between ring updates and device notification. */
+void bn_port_mb(void *os);
+
+/*
+ * Device access, used by the virtio transports only.  "pcidev" is the
+ * opaque handle the OS passed to the PCI transport's attach function.
+ */
+
+/* Make "len" bytes of device registers at "pa" accessible; NULL on failure. */
+volatile void *bn_port_mmio_map(void *os, bn_paddr_t pa, size_t len);
+
+/* PCI configuration space of the device, little-endian, naturally aligned. */
+uint32_t bn_port_pci_cfg_read(void *os, void *pcidev, uint16_t off, int width);
+void bn_port_pci_cfg_write(void *os, void *pcidev, uint16_t off, int width,
+    uint32_t val);
+
+/* x86-style I/O ports (legacy virtio-pci BAR 0); width is 1, 2 or 4 bytes. */
+uint32_t bn_port_io_read(void *os, uint32_t port, int width);
+void bn_port_io_write(void *os, uint32_t port, int width, uint32_t val);
+
+/*
+ * Diagnostics.  "msg" is one line without a trailing newline; the engine
+ * has already put the instance name in front of it ("viomb0: ...").
+ */
+void bn_port_log(void *os, int level, const char *msg);
+
+#endif /* BALLONET_PORT_H */

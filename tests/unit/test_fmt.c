@@ -1,0 +1,85 @@
+/* The freestanding formatter against the C library's own snprintf. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <ballonet/error.h>
+#include <ballonet/fmt.h>
+
+#define SAME(...) do {							\
+	char ours[128], libc[128];					\
+	int n1 = bn_snprintf(ours, sizeof(ours), __VA_ARGS__);		\
+	int n2 = snprintf(libc, sizeof(libc), __VA_ARGS__);		\
+	assert_string_equal(ours, libc);				\
+	assert_int_equal(n1, n2);					\
+} while (0)
+
+static void
+test_conversions(void **state)
+{
+	(void)state;
+	SAME("plain");
+	SAME("%d %i %u", -42, 7, 4000000000u);
+	SAME("%ld %lu %lld %llu", -1L, 2UL, (long long)INT64_MIN,
+	    (unsigned long long)UINT64_MAX);
+	SAME("%zu", (size_t)123456789);
+	SAME("%x %X %llx", 0xbeefu, 0xbeefu, 0x123456789abcull);
+	SAME("[%5d] [%-5d] [%05d] [%05d]", 42, 42, 42, -42);
+	SAME("[%8s] [%-8s] [%s]", "ab", "ab", "");
+	SAME("%c%c 100%%", 'o', 'k');
+	SAME("%016llx", 0xfeb00000ull);
+}
+
+/* No format attribute: lets a NULL reach %s, as a careless caller would. */
+static int
+unchecked(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = bn_vsnprintf(buf, size, fmt, ap);
+	va_end(ap);
+	return n;
+}
+
+static void
+test_truncation(void **state)
+{
+	char buf[8];
+
+	(void)state;
+	assert_int_equal(bn_snprintf(buf, sizeof(buf), "%s", "0123456789"), 10);
+	assert_string_equal(buf, "0123456");
+	assert_int_equal(bn_snprintf(buf, 1, "abc"), 3);
+	assert_string_equal(buf, "");
+	assert_int_equal(bn_snprintf(NULL, 0, "%d", 12345), 5);
+	assert_int_equal(unchecked(buf, sizeof(buf), "%s", NULL), 6);
+	assert_string_equal(buf, "(null)");
+}
+
+static void
+test_strerror(void **state)
+{
+	(void)state;
+	assert_string_equal(bn_strerror(BN_EPERM), "Operation not permitted");
+	assert_string_equal(bn_strerror(BN_ENOENT), "No such file or directory");
+	assert_string_equal(bn_strerror(-1), "Unknown error");
+	assert_string_equal(bn_strerror(1000), "Unknown error");
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_conversions),
+		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_strerror),
+	};
+
+	return cmocka_run_group_tests_name("fmt", tests, NULL, NULL);
+}
