@@ -27,14 +27,30 @@
 #define VIRTIO_BALLOON_CFG_NUM_PAGES		0
 #define VIRTIO_BALLOON_CFG_ACTUAL		4
 
+/*
+ * Queues in spec order (5.5.2).  The device numbers them densely: an
+ * optional queue whose feature was not negotiated takes no index.
+ */
+enum viomb_vq {
+	VIOMB_VQ_INFLATE,
+	VIOMB_VQ_DEFLATE,
+	VIOMB_VQ_STATS,		/* VIRTIO_BALLOON_F_STATS_VQ */
+	VIOMB_VQ_FREE_PAGE,	/* VIRTIO_BALLOON_F_FREE_PAGE_HINT */
+	VIOMB_VQ_REPORTING,	/* VIRTIO_BALLOON_F_REPORTING */
+};
+
 struct viomb_softc {
+	const char		*name;		/* "viomb0", for messages */
 	struct virtio_dev	*vdev;
 	uint64_t		 features;	/* negotiated */
 	struct virtqueue	 inflateq;
 	struct virtqueue	 deflateq;
 	/* One page of le32 frame numbers per engine request slot. */
+	uint32_t		 nslots;	/* pages in pfnbuf[] */
 	uint32_t		*pfnbuf[BN_INFLIGHT_MAX];
 	bn_paddr_t		 pfnbuf_pa[BN_INFLIGHT_MAX];
+	uint32_t		 dev_errors;	/* used entries ignored */
+	uint32_t		 errors_said;	/* dev_errors already logged */
 	volatile uint8_t	 pending;	/* ISR bits seen by viomb_intr() */
 	struct bn_balloon	 balloon;
 };
@@ -51,7 +67,16 @@ struct viomb_config {
 int viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
     const struct viomb_config *cfg) BN_MUST_CHECK;
 
+/*
+ * Reset the device and release the rings and buffers.  Pages still in the
+ * balloon stay with the engine; the OS decides what becomes of them.
+ */
+void viomb_detach(struct viomb_softc *sc);
+
 /* Interrupt handler: acknowledges the device; returns 1 if it was ours. */
 int viomb_intr(struct viomb_softc *sc);
+
+/* Index of queue "vq" under "features"; -1 when the device has none. */
+int viomb_vq_index(uint64_t features, enum viomb_vq vq);
 
 #endif /* BALLONET_VIOMB_H */

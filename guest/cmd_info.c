@@ -1,0 +1,81 @@
+/*
+ * info: what the guest found at boot and what the balloon negotiated.
+ */
+#include <stdint.h>
+
+#include "apic.h"
+#include "clock.h"
+#include "console.h"
+#include "intr.h"
+#include "kern.h"
+#include "pmem.h"
+#include "shell.h"
+
+static void
+info_machine(void)
+{
+	int i;
+
+	kprintf("machine: %s, lapic id %u\n", guest.machine, lapic_id());
+	for (i = 0; i < nioapics; i++)
+		kprintf("ioapic%d: 0x%lx, version 0x%x, gsi %u-%u\n", i,
+		    (unsigned long)ioapics[i].base, ioapics[i].version,
+		    ioapics[i].gsi_base,
+		    ioapics[i].gsi_base + ioapics[i].npins - 1);
+	kprintf("clock: tsc %llu kHz, lapic timer %u/ms (%s), %d Hz, "
+	    "up %llu ms\n", (unsigned long long)clock_info.tsc_per_ms,
+	    clock_info.lapic_per_ms,
+	    clock_info.calibrated ? "pit" : "guessed", HZ,
+	    (unsigned long long)clock_now_ms());
+}
+
+static void
+info_memory(void)
+{
+	int i;
+
+	kprintf("memory: ram %llu pages (%llu MiB), max_pfn 0x%llx, "
+	    "reserve %llu pages\n", (unsigned long long)pmem.ram_pages,
+	    (unsigned long long)(pmem.ram_pages >> 8),
+	    (unsigned long long)pmem.max_pfn,
+	    (unsigned long long)guest.reserve_pages);
+	for (i = 0; i < pmem.nregions; i++)
+		kprintf("memory: usable 0x%llx-0x%llx\n",
+		    (unsigned long long)pmem.regions[i].start,
+		    (unsigned long long)pmem.regions[i].end);
+	kprintf("memory: allocator %llu pages from 0x%llx, free %llu\n",
+	    (unsigned long long)pmem.total_pages,
+	    (unsigned long long)pmem.first_free,
+	    (unsigned long long)pmem.free_pages);
+}
+
+static void
+info_viomb(void)
+{
+	const struct viomb_softc *sc = guest.viomb;
+	int gsi;
+
+	if (sc == NULL) {
+		kprintf("viomb0: not attached\n");
+		return;
+	}
+	gsi = intr_claimed_gsi(guest.viomb);
+	kprintf("viomb0: %s, transport %s, features 0x%llx\n",
+	    guest.viomb_where, guest.vdev->ops->name,
+	    (unsigned long long)sc->features);
+	if (gsi >= 0)
+		kprintf("viomb0: interrupts on gsi %d\n", gsi);
+	else
+		kprintf("viomb0: no interrupt seen yet\n");
+}
+
+int
+cmd_info(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	info_machine();
+	info_memory();
+	info_viomb();
+	return 0;
+}

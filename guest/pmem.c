@@ -1,0 +1,244 @@
+/*
+ * Physical page allocator: a bitmap over all usable RAM above the kernel.
+ *
+ * At boot only the kernel image, the page tables and the two bitmaps are
+ * written.  A free frame is never touched (no free list runs through it),
+ * so QEMU's resident size stays small until the guest really uses memory.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ballonet/balloon.h>
+
+#include "console.h"
+#include "multiboot.h"
+#include "pmem.h"
+
+#define LOW_LIMIT	(1ull << 20)	/* BIOS data, option ROMs: left alone */
+
+extern char _kernel_end[];
+
+struct pmem pmem;
+
+static uint64_t
+round_up(uint64_t x)
+{
+	return (x + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+}
+
+static uint64_t
+round_down(uint64_t x)
+{
+	return x & ~(uint64_t)(PAGE_SIZE - 1);
+}
+
+static uint64_t
+max64(uint64_t a, uint64_t b)
+{
+	return a > b ? a : b;
+}
+
+static void
+add_region(uint64_t start, uint64_t end)
+{
+	struct pmem_region *r;
+
+	start = round_up(start);
+	end = round_down(end < IDENTITY_LIMIT ? end : IDENTITY_LIMIT);
+	if (start >= end || pmem.nregions == PMEM_REGIONS_MAX)
+		return;
+	r = &pmem.regions[pmem.nregions++];
+	r->start = start;
+	r->end = end;
+	pmem.ram_pages += (end - start) >> PAGE_SHIFT;
+	pmem.max_pfn = max64(pmem.max_pfn, end >> PAGE_SHIFT);
+}
+
+static void
+read_memory_map(const struct mb_info *mbi)
+{
+	const struct mb_mmap_entry *e;
+	uintptr_t p, end;
+
+	if ((mbi->flags & MB_INFO_MMAP) == 0) {
+		if (mbi->flags & MB_INFO_MEM) {
+			add_region(0, (uint64_t)mbi->mem_lower << 10);
+			add_region(LOW_LIMIT,
+			    LOW_LIMIT + ((uint64_t)mbi->mem_upper << 10));
+		}
+		return;
+	}
+	p = mbi->mmap_addr;
+	end = p + mbi->mmap_length;
+	while (p < end) {
+		e = (const struct mb_mmap_entry *)p;
+		if (e->type == MB_MMAP_AVAILABLE)
+			add_region(e->addr, e->addr + e->len);
+		p += e->size + 4;
+	}
+}
+
+/* The loader puts its structures right after the image: keep them. */
+static uint64_t
+boot_data_end(const struct mb_info *mbi)
+{
+	uint64_t end = (uintptr_t)_kernel_end;
+	const char *s;
+
+	end = max64(end, (uintptr_t)mbi + sizeof(*mbi));
+	if (mbi->flags & MB_INFO_MMAP)
+		end = max64(end, (uint64_t)mbi->mmap_addr + mbi->mmap_length);
+	if (mbi->flags & MB_INFO_CMDLINE) {
+		for (s = (const char *)(uintptr_t)mbi->cmdline; *s != '\0'; s++)
+			continue;
+		end = max64(end, (uintptr_t)s + 1);
+	}
+	return round_up(end);
+}
+
+static void
+zero_words(uint64_t *w, uint64_t n)
+{
+	while (n-- > 0)
+		*w++ = 0;
+}
+
+/* Find room for both bitmaps in the first region that has it. */
+static int
+carve_bitmaps(uint64_t *start, uint64_t *end)
+{
+	uint64_t bytes, need, s;
+	int i;
+
+	pmem.nwords = (pmem.max_pfn + 63) / 64;
+	bytes = round_up(pmem.nwords * 8);
+	need = bytes + round_up(BN_BITMAP_BYTES(pmem.max_pfn));
+	for (i = 0; i < pmem.nregions; i++) {
+		s = max64(pmem.regions[i].start, pmem.first_free);
+		if (s + need > pmem.regions[i].end)
+			continue;
+		pmem.map = (uint64_t *)(uintptr_t)s;
+		pmem.balloon_map = (uint64_t *)(uintptr_t)(s + bytes);
+		zero_words(pmem.map, bytes / 8);
+		zero_words(pmem.balloon_map, (need - bytes) / 8);
+		*start = s;
+		*end = s + need;
+		return 0;
+	}
+	return -1;
+}
+
+static void
+mark_free(uint64_t pfn, uint64_t end)
+{
+	for (; pfn < end && (pfn & 63) != 0; pfn++)
+		pmem.map[pfn / 64] |= 1ull << (pfn & 63);
+	for (; pfn + 64 <= end; pfn += 64)
+		pmem.map[pfn / 64] = ~0ull;
+	for (; pfn < end; pfn++)
+		pmem.map[pfn / 64] |= 1ull << (pfn & 63);
+}
+
+/* Make [start, end) free, less the hole [hs, he). */
+static void
+free_range(uint64_t start, uint64_t end, uint64_t hs, uint64_t he)
+{
+	if (hs < end && he > start) {
+		free_range(start, hs, 0, 0);
+		free_range(he, end, 0, 0);
+		return;
+	}
+	if (start >= end)
+		return;
+	mark_free(start >> PAGE_SHIFT, end >> PAGE_SHIFT);
+	pmem.free_pages += (end - start) >> PAGE_SHIFT;
+}
+
+int
+pmem_init(const struct mb_info *mbi)
+{
+	uint64_t cs, ce, s;
+	int i;
+
+	read_memory_map(mbi);
+	pmem.first_free = max64(boot_data_end(mbi), LOW_LIMIT);
+	if (pmem.nregions == 0 || carve_bitmaps(&cs, &ce) != 0)
+		return -1;
+	for (i = 0; i < pmem.nregions; i++) {
+		s = max64(pmem.regions[i].start, pmem.first_free);
+		free_range(s, pmem.regions[i].end, cs, ce);
+	}
+	pmem.total_pages = pmem.free_pages;
+	pmem.cursor = (pmem.first_free >> PAGE_SHIFT) / 64;
+	return 0;
+}
+
+uint64_t
+pmem_alloc(void)
+{
+	uint64_t n, w, bit;
+
+	if (pmem.free_pages == 0)
+		return 0;
+	for (n = 0; n < pmem.nwords; n++) {
+		w = pmem.cursor;
+		if (pmem.map[w] != 0) {
+			bit = (uint64_t)__builtin_ctzll(pmem.map[w]);
+			pmem.map[w] &= ~(1ull << bit);
+			pmem.free_pages--;
+			return (w * 64 + bit) << PAGE_SHIFT;
+		}
+		pmem.cursor = w + 1 == pmem.nwords ? 0 : w + 1;
+	}
+	return 0;
+}
+
+static bool
+is_free(uint64_t pfn)
+{
+	return (pmem.map[pfn / 64] >> (pfn & 63)) & 1;
+}
+
+/* First fit; attach time only, so a linear scan is good enough. */
+uint64_t
+pmem_alloc_contig(uint64_t npages)
+{
+	uint64_t pfn, run, first, i;
+
+	if (npages == 0 || npages > pmem.free_pages)
+		return 0;
+	run = 0;
+	first = 0;
+	for (pfn = 0; pfn < pmem.max_pfn; pfn++) {
+		if (!is_free(pfn)) {
+			run = 0;
+			continue;
+		}
+		if (run++ == 0)
+			first = pfn;
+		if (run == npages)
+			break;
+	}
+	if (run < npages)
+		return 0;
+	for (i = first; i < first + npages; i++)
+		pmem.map[i / 64] &= ~(1ull << (i & 63));
+	pmem.free_pages -= npages;
+	return first << PAGE_SHIFT;
+}
+
+void
+pmem_free(uint64_t pa)
+{
+	uint64_t pfn = pa >> PAGE_SHIFT;
+
+	if (pa == 0 || (pa & (PAGE_SIZE - 1)) != 0 || pfn >= pmem.max_pfn ||
+	    is_free(pfn)) {
+		kprintf("pmem: bad free of 0x%llx\n", (unsigned long long)pa);
+		return;
+	}
+	pmem.map[pfn / 64] |= 1ull << (pfn & 63);
+	pmem.free_pages++;
+	if (pfn / 64 < pmem.cursor)
+		pmem.cursor = pfn / 64;
+}

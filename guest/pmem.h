@@ -1,0 +1,47 @@
+/*
+ * Physical memory: the multiboot memory map and the page allocator.
+ *
+ * One bit per 4 KiB frame, set while the frame is free.  Free frames are
+ * never written, so that the host commits only pages the guest really
+ * uses; that is what makes reclaim by ballooning measurable.
+ */
+#ifndef GUEST_PMEM_H
+#define GUEST_PMEM_H
+
+#include <stdint.h>
+
+#define PAGE_SIZE	4096u
+#define PAGE_SHIFT	12
+#define IDENTITY_LIMIT	(64ull << 30)	/* boot.S maps [0, this) 1:1 */
+
+struct mb_info;
+
+struct pmem_region {
+	uint64_t	start;		/* bytes */
+	uint64_t	end;		/* bytes, exclusive */
+};
+
+#define PMEM_REGIONS_MAX	32
+
+struct pmem {
+	struct pmem_region regions[PMEM_REGIONS_MAX];	/* usable RAM */
+	int		 nregions;
+	uint64_t	 ram_pages;	/* sum of usable regions */
+	uint64_t	 max_pfn;	/* highest usable frame + 1 */
+	uint64_t	*map;		/* 1 bit per frame, set = free */
+	uint64_t	 nwords;	/* 64-bit words in map */
+	uint64_t	 cursor;	/* word where allocation looks first */
+	uint64_t	 total_pages;	/* frames the allocator manages */
+	uint64_t	 free_pages;
+	uint64_t	*balloon_map;	/* zeroed, BN_BITMAP_BYTES(max_pfn) */
+	uint64_t	 first_free;	/* bytes: end of kernel and boot data */
+};
+
+extern struct pmem pmem;
+
+int		pmem_init(const struct mb_info *mbi);
+uint64_t	pmem_alloc(void);			/* 0: none left */
+uint64_t	pmem_alloc_contig(uint64_t npages);	/* 0: none */
+void		pmem_free(uint64_t pa);
+
+#endif /* GUEST_PMEM_H */

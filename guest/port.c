@@ -1,0 +1,166 @@
+/*
+ * The reference guest's implementation of include/ballonet/port.h.
+ * Single CPU, one worker: the main loop in main.c.
+ */
+#include <stddef.h>
+
+#include <ballonet/balloon.h>
+#include <ballonet/port.h>
+
+#include "clock.h"
+#include "console.h"
+#include "cpu.h"
+#include "kern.h"
+#include "libkern.h"
+#include "pci.h"
+#include "pmem.h"
+
+#define RESERVE_MIN	1024		/* pages, 4 MiB */
+#define RESERVE_PCT	1		/* of RAM */
+
+struct guest guest;
+
+/* The balloon leaves the guest at least 1% of RAM, never under 4 MiB. */
+void
+port_init(void)
+{
+	uint64_t r = pmem.ram_pages * RESERVE_PCT / 100;
+
+	guest.reserve_pages = r > RESERVE_MIN ? r : RESERVE_MIN;
+}
+
+int
+bn_port_page_alloc(void *os, bn_paddr_t *pa)
+{
+	struct guest *g = os;
+	uint64_t p;
+
+	if (pmem.free_pages <= g->reserve_pages || (p = pmem_alloc()) == 0)
+		return BN_ENOMEM;
+	*pa = p;
+	return BN_OK;
+}
+
+void
+bn_port_page_free(void *os, bn_paddr_t pa)
+{
+	(void)os;
+	pmem_free(pa);
+}
+
+void
+bn_port_page_zero(void *os, bn_paddr_t pa)
+{
+	(void)os;
+	memset((void *)(uintptr_t)pa, 0, BN_PAGE_SIZE);
+}
+
+uint64_t
+bn_port_reserved_pages(void *os)
+{
+	return ((struct guest *)os)->reserve_pages;
+}
+
+void *
+bn_port_dma_alloc(void *os, size_t bytes, bn_paddr_t *pa)
+{
+	uint64_t npages = (bytes + PAGE_SIZE - 1) / PAGE_SIZE, p;
+
+	(void)os;
+	if ((p = pmem_alloc_contig(npages)) == 0)
+		return NULL;
+	memset((void *)(uintptr_t)p, 0, npages * PAGE_SIZE);
+	*pa = p;
+	return (void *)(uintptr_t)p;
+}
+
+void
+bn_port_dma_free(void *os, void *va, size_t bytes)
+{
+	uintptr_t p = (uintptr_t)va;
+	size_t off;
+
+	(void)os;
+	for (off = 0; off < bytes; off += PAGE_SIZE)
+		pmem_free(p + off);
+}
+
+uint64_t
+bn_port_now_ms(void *os)
+{
+	(void)os;
+	return clock_now_ms();
+}
+
+void
+bn_port_wakeup(void *os)
+{
+	((struct guest *)os)->wakeup = 1;
+}
+
+void
+bn_port_mb(void *os)
+{
+	(void)os;
+	__asm__ volatile("mfence" : : : "memory");
+}
+
+/* Everything below 64 GiB is identity mapped, uncached or not. */
+volatile void *
+bn_port_mmio_map(void *os, bn_paddr_t pa, size_t len)
+{
+	(void)os;
+	if (pa == 0 || pa + len < pa || pa + len > IDENTITY_LIMIT)
+		return NULL;
+	return (volatile void *)(uintptr_t)pa;
+}
+
+uint32_t
+bn_port_pci_cfg_read(void *os, void *pcidev, uint16_t off, int width)
+{
+	(void)os;
+	return pci_cfg_read(pcidev, off, width);
+}
+
+void
+bn_port_pci_cfg_write(void *os, void *pcidev, uint16_t off, int width,
+    uint32_t val)
+{
+	(void)os;
+	pci_cfg_write(pcidev, off, width, val);
+}
+
+uint32_t
+bn_port_io_read(void *os, uint32_t port, int width)
+{
+	(void)os;
+	if (width == 1)
+		return inb((uint16_t)port);
+	if (width == 2)
+		return inw((uint16_t)port);
+	return inl((uint16_t)port);
+}
+
+void
+bn_port_io_write(void *os, uint32_t port, int width, uint32_t val)
+{
+	(void)os;
+	if (width == 1)
+		outb((uint16_t)port, (uint8_t)val);
+	else if (width == 2)
+		outw((uint16_t)port, (uint16_t)val);
+	else
+		outl((uint16_t)port, val);
+}
+
+/* Build with -DGUEST_DEBUG to see per-batch messages. */
+void
+bn_port_log(void *os, int level, const char *msg)
+{
+	(void)os;
+#ifndef GUEST_DEBUG
+	if (level >= BN_LOG_DEBUG)
+		return;
+#endif
+	kprintf("%s\n", msg);
+}

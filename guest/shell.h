@@ -1,0 +1,15 @@
+/*
+ * The command shell on COM1, polled from the main loop.
+ */
+#ifndef GUEST_SHELL_H
+#define GUEST_SHELL_H
+
+void	shell_start(void);	/* prints the first prompt */
+void	shell_poll(void);	/* consumes whatever was typed */
+
+/* Commands in their own files; argv[0] is the command name. */
+int	cmd_sysctl(int argc, char **argv);
+int	cmd_mem(int argc, char **argv);
+int	cmd_info(int argc, char **argv);
+
+#endif /* GUEST_SHELL_H */

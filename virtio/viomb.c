@@ -1,0 +1,417 @@
+/*
+ * ballonet: the virtio balloon front-end (VIRTIO 1.2, 5.5).
+ *
+ * The engine decides which pages move; this file carries its requests to
+ * the device.  A request is one buffer of le32 frame numbers on inflateq or
+ * deflateq; the device acknowledges it whole by returning the buffer.  The
+ * host's wish is num_pages in the configuration space, and the balloon's
+ * size goes back in actual.
+ */
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <ballonet/balloon.h>
+#include <ballonet/error.h>
+#include <ballonet/fmt.h>
+#include <ballonet/port.h>
+
+#include "viomb.h"
+#include "virtio.h"
+#include "virtio_io.h"
+#include "virtqueue.h"
+
+#define VIOMB_LOG_LINE		160
+#define PFN_BYTES		4	/* one le32 per frame, 5.5.6 */
+
+static void	viomb_poll(void *be);
+static int	viomb_submit(void *be, struct bn_request *req);
+static void	viomb_set_actual(void *be, uint64_t pages);
+
+static const struct bn_backend_ops viomb_backend = {
+	.sysctl_prefix = "hw.viomb",
+	.poll = viomb_poll,
+	.submit = viomb_submit,
+	.set_actual = viomb_set_actual,
+	.set_target = NULL,	/* virtio has no channel for it */
+};
+
+static void viomb_log(struct viomb_softc *, int, const char *, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Every message starts with the instance name. */
+static void
+viomb_log(struct viomb_softc *sc, int level, const char *fmt, ...)
+{
+	char line[VIOMB_LOG_LINE];
+	va_list ap;
+	int n;
+
+	n = bn_snprintf(line, sizeof(line), "%s: ", sc->name);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		n = 0;
+	va_start(ap, fmt);
+	bn_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	bn_port_log(sc->vdev->os, level, line);
+}
+
+int
+viomb_vq_index(uint64_t features, enum viomb_vq vq)
+{
+	static const int feature[] = {
+		[VIOMB_VQ_STATS] = VIRTIO_BALLOON_F_STATS_VQ,
+		[VIOMB_VQ_FREE_PAGE] = VIRTIO_BALLOON_F_FREE_PAGE_HINT,
+		[VIOMB_VQ_REPORTING] = VIRTIO_BALLOON_F_REPORTING,
+	};
+	int i, index;
+
+	if (vq == VIOMB_VQ_INFLATE || vq == VIOMB_VQ_DEFLATE)
+		return (int)vq;
+	if (vq > VIOMB_VQ_REPORTING ||
+	    (features & (1ull << feature[vq])) == 0)
+		return -1;
+	index = 2;
+	for (i = VIOMB_VQ_STATS; i < (int)vq; i++) {
+		if ((features & (1ull << feature[i])) != 0)
+			index++;
+	}
+	return index;
+}
+
+static void
+viomb_clear(struct viomb_softc *sc, struct virtio_dev *vdev,
+    const char *name)
+{
+	uint8_t *p = (uint8_t *)sc;
+	size_t i;
+
+	for (i = 0; i < sizeof(*sc); i++)
+		p[i] = 0;
+	sc->name = name;
+	sc->vdev = vdev;
+}
+
+/*
+ * 3.1.1 steps 4-6.  MUST_TELL_HOST is accepted when offered (5.5.3.1);
+ * VERSION_1 is required on a modern transport (6.1).  Legacy devices have
+ * no FEATURES_OK step.
+ */
+static int
+viomb_negotiate(struct viomb_softc *sc)
+{
+	struct virtio_dev *vdev = sc->vdev;
+	uint64_t offered, want;
+
+	offered = virtio_get_features(vdev);
+	want = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST;
+	if (vdev->modern)
+		want |= 1ull << VIRTIO_F_VERSION_1;
+	sc->features = offered & want;
+	if (vdev->modern && (sc->features & (1ull << VIRTIO_F_VERSION_1)) == 0) {
+		viomb_log(sc, BN_LOG_ERR, "modern device without VERSION_1");
+		return BN_ENODEV;
+	}
+	virtio_set_features(vdev, sc->features);
+	if (!vdev->modern)
+		return BN_OK;
+
+	virtio_add_status(vdev, VIRTIO_STATUS_FEATURES_OK);
+	if ((virtio_get_status(vdev) & VIRTIO_STATUS_FEATURES_OK) == 0) {
+		viomb_log(sc, BN_LOG_ERR, "device refused features 0x%llx",
+		    (unsigned long long)sc->features);
+		return BN_ENODEV;
+	}
+	return BN_OK;
+}
+
+static int
+viomb_queue(struct viomb_softc *sc, struct virtqueue *vq, enum viomb_vq which)
+{
+	uint16_t index, max, size;
+	int error;
+
+	index = (uint16_t)viomb_vq_index(sc->features, which);
+	max = virtio_queue_max(sc->vdev, index);
+	size = virtq_fit_size(max);
+	if (size == 0) {
+		viomb_log(sc, BN_LOG_ERR, "queue %u missing", index);
+		return BN_ENODEV;
+	}
+	error = virtq_init(vq, sc->vdev, index, size);
+	if (error != BN_OK)
+		viomb_log(sc, BN_LOG_ERR, "queue %u of %u (max %u): %s",
+		    index, size, max, bn_strerror(error));
+	return error;
+}
+
+/* One page of frame numbers per request slot: BN_BATCH_MAX * 4 bytes. */
+static int
+viomb_buffers(struct viomb_softc *sc, uint32_t nslots)
+{
+	uint32_t i;
+
+	for (i = 0; i < nslots; i++) {
+		sc->pfnbuf[i] = bn_port_dma_alloc(sc->vdev->os, BN_PAGE_SIZE,
+		    &sc->pfnbuf_pa[i]);
+		if (sc->pfnbuf[i] == NULL) {
+			viomb_log(sc, BN_LOG_ERR, "no memory for buffers");
+			return BN_ENOMEM;
+		}
+		sc->nslots = i + 1;
+	}
+	return BN_OK;
+}
+
+/* Undo attach: the device must stop before its memory goes (3.1). */
+static void
+viomb_teardown(struct viomb_softc *sc)
+{
+	uint32_t i;
+
+	virtio_reset(sc->vdev);
+	for (i = 0; i < sc->nslots; i++) {
+		bn_port_dma_free(sc->vdev->os, sc->pfnbuf[i], BN_PAGE_SIZE);
+		sc->pfnbuf[i] = NULL;
+		sc->pfnbuf_pa[i] = 0;
+	}
+	sc->nslots = 0;
+	virtq_fini(&sc->inflateq);
+	virtq_fini(&sc->deflateq);
+}
+
+/* Defaults, overridden by non-zero config values, capped by the queues. */
+static int
+viomb_limits(struct viomb_softc *sc, const struct viomb_config *cfg,
+    uint32_t *batch, uint32_t *inflight)
+{
+	*batch = cfg->batch_pages != 0 ? cfg->batch_pages : BN_BATCH_MAX;
+	*inflight = cfg->max_inflight != 0 ? cfg->max_inflight :
+	    BN_INFLIGHT_MAX;
+	if (*batch > BN_BATCH_MAX || *inflight > BN_INFLIGHT_MAX) {
+		viomb_log(sc, BN_LOG_ERR, "batch %u or inflight %u too large",
+		    *batch, *inflight);
+		return BN_EINVAL;
+	}
+	if (*inflight > sc->inflateq.size)
+		*inflight = sc->inflateq.size;
+	if (*inflight > sc->deflateq.size)
+		*inflight = sc->deflateq.size;
+	return BN_OK;
+}
+
+static int
+viomb_engine(struct viomb_softc *sc, const struct viomb_config *cfg,
+    uint32_t batch, uint32_t inflight)
+{
+	struct bn_config c = {
+		.name = cfg->name,
+		.ram_pages = cfg->ram_pages,
+		.max_pfn = cfg->max_pfn,
+		.bitmap = cfg->bitmap,
+		.batch_pages = batch,
+		.max_inflight = inflight,
+		/* 5.5.6.1: no shrinking below num_pages without it. */
+		.host_floor = (sc->features &
+		    (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM)) == 0,
+		.os = sc->vdev->os,
+		.ops = &viomb_backend,
+		.be = sc,
+	};
+	int error;
+
+	error = bn_balloon_init(&sc->balloon, &c);
+	if (error != BN_OK)
+		viomb_log(sc, BN_LOG_ERR, "engine: %s", bn_strerror(error));
+	return error;
+}
+
+/* 3.1.1: the device initialization sequence, failures unwinding it. */
+int
+viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
+    const struct viomb_config *cfg)
+{
+	uint32_t batch, inflight;
+	int error;
+
+	if (sc == NULL || vdev == NULL || vdev->ops == NULL || cfg == NULL ||
+	    cfg->name == NULL)
+		return BN_EINVAL;
+	viomb_clear(sc, vdev, cfg->name);
+	if (vdev->device_id != VIRTIO_ID_BALLOON) {
+		viomb_log(sc, BN_LOG_ERR, "device id %u is not a balloon",
+		    vdev->device_id);
+		return BN_ENODEV;
+	}
+
+	virtio_reset(vdev);
+	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
+	error = viomb_negotiate(sc);
+	if (error != BN_OK)
+		goto fail;
+	error = viomb_queue(sc, &sc->inflateq, VIOMB_VQ_INFLATE);
+	if (error != BN_OK)
+		goto fail;
+	error = viomb_queue(sc, &sc->deflateq, VIOMB_VQ_DEFLATE);
+	if (error != BN_OK)
+		goto fail;
+	error = viomb_limits(sc, cfg, &batch, &inflight);
+	if (error != BN_OK)
+		goto fail;
+	error = viomb_buffers(sc, inflight);
+	if (error != BN_OK)
+		goto fail;
+	error = viomb_engine(sc, cfg, batch, inflight);
+	if (error != BN_OK)
+		goto fail;
+
+	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
+	bn_balloon_set_host_target(&sc->balloon,
+	    virtio_config_read32(vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
+	viomb_log(sc, BN_LOG_INFO, "%s, features 0x%llx, queues %u/%u, "
+	    "%u x %u pages", vdev->ops->name, (unsigned long long)sc->features,
+	    sc->inflateq.size, sc->deflateq.size, inflight, batch);
+	return BN_OK;
+
+fail:
+	viomb_teardown(sc);
+	virtio_add_status(vdev, VIRTIO_STATUS_FAILED);
+	return error;
+}
+
+void
+viomb_detach(struct viomb_softc *sc)
+{
+	if (sc == NULL || sc->vdev == NULL)
+		return;
+	viomb_teardown(sc);
+}
+
+static struct virtqueue *
+viomb_vq_of(struct viomb_softc *sc, enum bn_dir dir)
+{
+	return dir == BN_INFLATE ? &sc->inflateq : &sc->deflateq;
+}
+
+/* 5.5.6: the frame numbers of a request, le32 each, 4 KiB frames. */
+static int
+viomb_fill(struct viomb_softc *sc, uint32_t *buf, const struct bn_request *req)
+{
+	uint32_t i;
+
+	for (i = 0; i < req->npfns; i++) {
+		if (req->pfns[i] > UINT32_MAX) {
+			viomb_log(sc, BN_LOG_ERR, "frame 0x%llx beyond 32 bits",
+			    (unsigned long long)req->pfns[i]);
+			return BN_ERANGE;
+		}
+		buf[i] = VIO_LE32((uint32_t)req->pfns[i]);
+	}
+	return BN_OK;
+}
+
+static int
+viomb_submit(void *be, struct bn_request *req)
+{
+	struct viomb_softc *sc = be;
+	struct virtqueue *vq;
+	ptrdiff_t slot;
+	int error;
+
+	slot = req - sc->balloon.req;
+	if (slot < 0 || slot >= (ptrdiff_t)sc->nslots || req->npfns == 0 ||
+	    req->npfns > BN_BATCH_MAX)
+		return BN_EINVAL;
+	vq = viomb_vq_of(sc, req->dir);
+	if (vq->nfree == 0)
+		return BN_EBUSY;
+	error = viomb_fill(sc, sc->pfnbuf[slot], req);
+	if (error != BN_OK)
+		return error;
+	error = virtq_add(vq, sc->pfnbuf_pa[slot], req->npfns * PFN_BYTES,
+	    req);
+	if (error != BN_OK)
+		return error;
+	virtq_kick(vq);
+	return BN_OK;
+}
+
+/*
+ * The device returns a buffer once it has handled every frame in it;
+ * virtio has no partial acknowledgement (5.5.6).
+ */
+static void
+viomb_drain(struct viomb_softc *sc, enum bn_dir dir)
+{
+	struct virtqueue *vq = viomb_vq_of(sc, dir);
+	struct bn_request *req;
+	void *cookie;
+	uint32_t len;
+
+	while (virtq_get_used(vq, &cookie, &len)) {
+		req = cookie;
+		if (req == NULL || !req->busy || req->dir != dir) {
+			sc->dev_errors++;
+			continue;
+		}
+		bn_balloon_complete(&sc->balloon, req, req->npfns);
+	}
+}
+
+/* Say once per poll how many bogus used entries the device produced. */
+static void
+viomb_check_errors(struct viomb_softc *sc)
+{
+	uint32_t total;
+
+	total = sc->dev_errors + sc->inflateq.errors + sc->deflateq.errors;
+	if (total == sc->errors_said)
+		return;
+	viomb_log(sc, BN_LOG_ERR, "device returned %u bogus buffers%s",
+	    total - sc->errors_said,
+	    sc->inflateq.broken || sc->deflateq.broken ?
+	    "; queue stopped" : "");
+	sc->errors_said = total;
+}
+
+/* Polling every run also copes with lost interrupts. */
+static void
+viomb_poll(void *be)
+{
+	struct viomb_softc *sc = be;
+
+	sc->pending = 0;
+	viomb_drain(sc, BN_INFLATE);
+	viomb_drain(sc, BN_DEFLATE);
+	viomb_check_errors(sc);
+	bn_balloon_set_host_target(&sc->balloon,
+	    virtio_config_read32(sc->vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
+}
+
+/* 5.5.6: actual after every change; legacy: one 32-bit write (5.5.6.3). */
+static void
+viomb_set_actual(void *be, uint64_t pages)
+{
+	struct viomb_softc *sc = be;
+
+	if (pages > UINT32_MAX)
+		pages = UINT32_MAX;
+	virtio_config_write32(sc->vdev, VIRTIO_BALLOON_CFG_ACTUAL,
+	    (uint32_t)pages);
+}
+
+/* Only acknowledge and wake the worker; the work happens in poll. */
+int
+viomb_intr(struct viomb_softc *sc)
+{
+	uint8_t isr;
+
+	isr = virtio_isr(sc->vdev);
+	if (isr == 0)
+		return 0;
+	sc->pending |= isr;
+	bn_port_wakeup(sc->vdev->os);
+	return 1;
+}
