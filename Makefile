@@ -2,7 +2,9 @@
 #
 #   make          build the reference guest, the host tool and the unit tests
 #   make check    install what is missing, run every test suite
+#   make fuzz     run each fuzz target FUZZ_SECONDS (60) and keep new inputs
 #   make demo     install what is missing, boot a guest, balloon it down and up
+#   make bench    ours against Linux's virtio_balloon: bench/results/ (slow)
 #
 # Layout: engine/ (portable engine), virtio/ (virtio front-end and transports),
 # guest/ (the reference guest kernel: a port like any other), host/ (the
@@ -23,15 +25,16 @@ GUEST_CFLAGS	:= $(WARN) -O2 -g -ffreestanding -fno-builtin -nostdinc \
 		   -isystem $(shell $(CC) -print-file-name=include) \
 		   -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
 		   -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-		   -Iinclude -Ivirtio -Iguest
+		   -Iinclude -Ivirtio -Ixen -Iguest \
+		   $(if $(GUEST_DEBUG),-DBN_DEBUG)
 GUEST_LDFLAGS	:= -nostdlib -static -no-pie -Wl,--build-id=none \
 		   -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
 
 # Host code: unit tests and tools, always under ASan and UBSan.
-HOST_CFLAGS	:= $(WARN) -O1 -g $(SAN) -D_DEFAULT_SOURCE -Iinclude -Ivirtio
+HOST_CFLAGS	:= $(WARN) -O1 -g $(SAN) -D_DEFAULT_SOURCE -Iinclude -Ivirtio -Ixen
 HOST_LDFLAGS	:= $(SAN)
 
-PORTABLE_SRCS	?= $(wildcard engine/*.c) $(wildcard virtio/*.c)
+PORTABLE_SRCS	?= $(wildcard engine/*.c) $(wildcard virtio/*.c) $(wildcard xen/*.c)
 GUEST_SRCS	:= $(PORTABLE_SRCS) $(wildcard guest/*.c) $(EXTRA_GUEST_SRCS)
 GUEST_ASRCS	:= $(wildcard guest/*.S)
 GUEST_OBJS	:= $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(GUEST_SRCS)) \
@@ -39,13 +42,29 @@ GUEST_OBJS	:= $(patsubst %.c,$(BUILD)/guest-obj/%.o,$(GUEST_SRCS)) \
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
-UNIT_LIB_SRCS	:= $(PORTABLE_SRCS) tests/unit/fake_port.c
+UNIT_LIB_SRCS	:= $(PORTABLE_SRCS) tests/unit/fake_port.c \
+		   $(wildcard tests/harness/*.c)
 UNIT_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(UNIT_LIB_SRCS))
 
 CLI_SRCS	:= $(wildcard host/*.c)
 CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS))
 
-.PHONY: all guest cli unit deps check demo clean
+# Fuzz targets (tests/fuzz/fuzz_*.c): libFuzzer from Debian's clang, with
+# ASan and UBSan; their corpora are in tests/fuzz/corpus/TARGET/.
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 60
+FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+FUZZ_CFLAGS	:= $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
+		   -D_DEFAULT_SOURCE -Iinclude -Ivirtio -Ixen -Itests/unit \
+		   -Itests/harness
+FUZZ_TARGETS	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS	:= $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+FUZZ_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(UNIT_LIB_SRCS))
+FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
+		   guest/cmd_sysctl.c guest/cmd_mem.c tests/fuzz/guest_stubs.c)
+
+.PHONY: all guest cli unit deps check check-xen demo interop bench clean fuzzers fuzz
 all: guest cli unit
 
 guest: $(BUILD)/ballonet-guest.elf
@@ -76,24 +95,68 @@ unit: $(UNIT_BINS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -o $@ $^ -lcmocka $(HOST_LDFLAGS)
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -o $@ $^ \
+	    -lcmocka $(HOST_LDFLAGS)
+
+# The CLI's size parser has a unit test of its own, linked with it alone.
+$(BUILD)/tests/test_size: tests/unit/test_size.c $(BUILD)/host-obj/host/size.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
 
 $(BUILD)/host-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -MMD -c -o $@ $<
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -c -o $@ $<
+
+fuzzers: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
+$(BUILD)/fuzz/fuzz_sysctl: $(FUZZ_LIB_OBJS) $(FUZZ_SHELL_OBJS)
+$(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o
+$(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o
+$(BUILD)/fuzz/fuzz_qmp: FUZZ_LIBS := -ljansson
+
+$(BUILD)/fuzz/%: $(BUILD)/fuzz-obj/tests/fuzz/%.o
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $@ $^ $(FUZZ_LIBS)
+
+# The guest's shell builds on the host as it is, over tests/fuzz's stubs.
+$(BUILD)/fuzz-obj/guest/%.o $(BUILD)/fuzz-obj/tests/fuzz/%.o: \
+    FUZZ_INC := -Iguest -Ihost -Itests/fuzz
+$(BUILD)/fuzz-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INC) -MMD -c -o $@ $<
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzzers
+	@BUILD=$(BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh
 
 deps:
 	@scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all
-	@scripts/check.sh
+	@$(MAKE) --no-print-directory all fuzzers
+	@bash scripts/check.sh
+
+# BENCH_ARGS: e.g. --config tiny, --runs 5, --guests ours,linux.
+# Only the Xen suites: Xen 4.17 nested in QEMU, our guest as a PVH domU.
+check-xen: deps guest
+	$(PYTHON) -u tests/xen/test_bed.py test_dom0
+	$(PYTHON) -u tests/xen/test_xen_balloon.py
+
+bench: deps
+	@$(MAKE) --no-print-directory guest
+	$(PYTHON) -u bench/run.py $(BENCH_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory guest cli
-	@scripts/demo.sh
+	@bash scripts/demo.sh
+
+# The CLI's scenario against Debian's Linux and its virtio_balloon driver.
+interop: deps
+	@$(MAKE) --no-print-directory cli
+	@BUILD=$(BUILD) PYTHON=$(PYTHON) sh scripts/interop.sh
 
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' -type f 2>/dev/null)

@@ -19,6 +19,7 @@
 #define BACKOFF_MAX_MS		6400	/* retries never wait longer */
 #define WARN_INTERVAL_MS	10000	/* allocation warnings at most this often */
 #define SUBMIT_RETRY_MS		1000	/* after a front-end refused a request */
+#define RUN_BUDGET_MS		20	/* one run gives the OS back its worker */
 
 static uint64_t
 min_u64(uint64_t a, uint64_t b)
@@ -57,19 +58,26 @@ pfn_to_pa(bn_pfn_t pfn)
 }
 
 void
-bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt, ...)
+bn_vlog(void *os, const char *name, int level, const char *fmt, va_list ap)
 {
-	char line[256];
-	va_list ap;
+	char line[BN_LOG_LINE];
 	int n;
 
-	n = bn_snprintf(line, sizeof(line), "%s: ", b->cfg.name);
+	n = bn_snprintf(line, sizeof(line), "%s: ", name);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		n = 0;
-	va_start(ap, fmt);
 	bn_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	bn_port_log(os, level, line);
+}
+
+void
+bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bn_vlog(b->cfg.os, b->cfg.name, level, fmt, ap);
 	va_end(ap);
-	bn_port_log(b->cfg.os, level, line);
 }
 
 int
@@ -87,7 +95,8 @@ bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
 	    cfg->ram_pages > UINT64_MAX / BN_PAGE_SIZE)
 		return BN_EINVAL;
 	if (cfg->batch_pages < 1 || cfg->batch_pages > BN_BATCH_MAX ||
-	    cfg->max_inflight < 1 || cfg->max_inflight > BN_INFLIGHT_MAX)
+	    cfg->max_inflight < 1 || cfg->max_inflight > BN_INFLIGHT_MAX ||
+	    cfg->first_batch > cfg->batch_pages)
 		return BN_EINVAL;
 
 	*b = (struct bn_balloon){ .cfg = *cfg };
@@ -131,7 +140,17 @@ bn_balloon_goal(const struct bn_balloon *b)
 uint64_t
 bn_balloon_max_kib(const struct bn_balloon *b)
 {
-	return b->cfg.ram_pages * BN_KIB_PER_PAGE;
+	uint64_t ram_kib = b->cfg.ram_pages * BN_KIB_PER_PAGE;
+
+	if (b->host_max_kib == 0 || b->host_max_kib > ram_kib)
+		return ram_kib;
+	return b->host_max_kib;
+}
+
+void
+bn_balloon_set_host_max_kib(struct bn_balloon *b, uint64_t kib)
+{
+	b->host_max_kib = kib;
 }
 
 uint64_t
@@ -162,17 +181,25 @@ bn_balloon_settled(const struct bn_balloon *b)
 void
 bn_balloon_set_host_target(struct bn_balloon *b, uint64_t pages)
 {
+	uint64_t now;
+
 	if (pages == b->host_pages)
 		return;
-	if (pages > b->cfg.ram_pages && b->host_pages <= b->cfg.ram_pages)
+	now = bn_port_now_ms(b->cfg.os);
+	if (pages > b->cfg.ram_pages && b->host_pages <= b->cfg.ram_pages &&
+	    now >= b->next_host_warn_ms) {
+		b->next_host_warn_ms = now + WARN_INTERVAL_MS;
 		bn_balloon_log(b, BN_LOG_WARN,
 		    "host asks for %llu pages, more than the %llu of RAM",
 		    (unsigned long long)pages,
 		    (unsigned long long)b->cfg.ram_pages);
+	}
 	b->host_pages = pages;
+	b->ramp = 0;		/* the next inflate starts small again */
 	/* A new target deserves a fresh attempt, not the old backoff. */
 	b->retry_at_ms = 0;
 	b->backoff_ms = 0;
+	b->oom_hold = false;	/* and ends what OOM reclaim held back */
 }
 
 int
@@ -192,13 +219,16 @@ bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
 	if (kib < b->min_kib || kib > bn_balloon_max_kib(b))
 		return BN_EPERM;
 	if (b->cfg.ops->set_target != NULL) {
+		/* The host owns the target now; it comes back as host_pages. */
 		error = b->cfg.ops->set_target(b->cfg.be, kib);
-		if (error != BN_OK)
-			return error;
+		if (error == BN_OK)
+			b->user_kib = 0;
+		return error;
 	}
 	b->user_kib = kib;
 	b->retry_at_ms = 0;
 	b->backoff_ms = 0;
+	b->oom_hold = false;
 	return BN_OK;
 }
 
@@ -309,6 +339,8 @@ submit(struct bn_balloon *b, struct bn_request *req, enum bn_dir dir,
 	req->dir = dir;
 	req->npfns = n;
 	req->busy = true;
+	req->late = false;
+	req->sent_ms = bn_port_now_ms(b->cfg.os);
 	if (dir == BN_INFLATE)
 		b->inflating += n;
 	else
@@ -329,6 +361,25 @@ submit(struct bn_balloon *b, struct bn_request *req, enum bn_dir dir,
 	return error;
 }
 
+/*
+ * Drain completions right after a submission: a device that acknowledges
+ * at once (QEMU under TCG handles the notification before returning, Xen
+ * in its hypercall) frees the slot and moves "actual" without waiting for
+ * an interrupt, and a new host wish is seen between two requests.
+ */
+static uint64_t
+poll_more(struct bn_balloon *b, uint64_t want)
+{
+	uint64_t goal, committed;
+
+	if (b->cfg.ops->poll == NULL)
+		return want;
+	b->cfg.ops->poll(b->cfg.be);
+	goal = bn_balloon_goal(b);
+	committed = committed_pages(b);
+	return goal > committed ? min_u64(want, goal - committed) : 0;
+}
+
 static uint64_t
 inflate(struct bn_balloon *b, uint64_t want, uint64_t now)
 {
@@ -339,7 +390,10 @@ inflate(struct bn_balloon *b, uint64_t want, uint64_t now)
 	if (now < b->retry_at_ms)
 		return b->retry_at_ms - now;
 	while (want > 0 && (req = free_request(b)) != NULL) {
-		n = (uint32_t)min_u64(want, b->cfg.batch_pages);
+		if (b->ramp == 0)
+			b->ramp = b->cfg.first_batch != 0 ? b->cfg.first_batch :
+			    b->cfg.batch_pages;
+		n = (uint32_t)min_u64(want, b->ramp);
 		got = gather_pages(b, req, n, &refused);
 		if (got > 0 && submit(b, req, BN_INFLATE, got) != BN_OK) {
 			release_pages(b, req->pfns, got);
@@ -348,7 +402,14 @@ inflate(struct bn_balloon *b, uint64_t want, uint64_t now)
 		}
 		if (refused)
 			return back_off(b, now);
-		want -= got;
+		b->ramp = (uint32_t)min_u64((uint64_t)b->ramp * 2,
+		    b->cfg.batch_pages);
+		want = poll_more(b, want - got);
+		/* Long inflates come back to the OS's loop now and then. */
+		if (want > 0 && bn_port_now_ms(b->cfg.os) >= now + RUN_BUDGET_MS) {
+			b->backoff_ms = 0;
+			return 0;
+		}
 	}
 	b->backoff_ms = 0;
 	/* Slots full: a completion wakes the worker. */
@@ -420,15 +481,44 @@ deflate(struct bn_balloon *b, uint64_t excess)
 	return BN_RUN_IDLE;
 }
 
-uint64_t
-bn_balloon_run(struct bn_balloon *b)
+/*
+ * Say once per request that the host leaves it unacknowledged.  Its frames
+ * stay counted in flight: the host may still discard or hand them back,
+ * so the guest may neither use nor resend them until the request completes
+ * or the device is reset.  Returns ms until the next request turns late.
+ */
+static uint64_t
+watch_acks(struct bn_balloon *b, uint64_t now)
 {
-	uint64_t goal, floor, committed, now;
+	uint64_t wait = BN_RUN_IDLE, age;
+	struct bn_request *req;
+	uint32_t i;
 
-	if (b->cfg.ops->poll != NULL)
-		b->cfg.ops->poll(b->cfg.be);
-	now = bn_port_now_ms(b->cfg.os);
-	goal = bn_balloon_goal(b);
+	for (i = 0; i < BN_INFLIGHT_MAX; i++) {
+		req = &b->req[i];
+		if (!req->busy || req->late)
+			continue;
+		age = now > req->sent_ms ? now - req->sent_ms : 0;
+		if (age < BN_ACK_WARN_MS) {
+			wait = min_u64(wait, BN_ACK_WARN_MS - age);
+			continue;
+		}
+		req->late = true;
+		b->stats.ack_timeouts++;
+		bn_balloon_log(b, BN_LOG_WARN, "host has not acknowledged "
+		    "%s of %u pages for %llu s", req->dir == BN_INFLATE ?
+		    "inflate" : "deflate", req->npfns,
+		    (unsigned long long)(age / 1000));
+	}
+	return wait;
+}
+
+static uint64_t
+move_toward_goal(struct bn_balloon *b, uint64_t now)
+{
+	uint64_t goal, floor, committed;
+
+	goal = bn_balloon_oom_goal(b, bn_balloon_goal(b));
 	committed = committed_pages(b);
 	if (goal > committed)
 		return inflate(b, goal - committed, now);
@@ -438,6 +528,18 @@ bn_balloon_run(struct bn_balloon *b)
 		return deflate(b, committed - floor);
 	warn_if_held(b, goal);
 	return BN_RUN_IDLE;
+}
+
+uint64_t
+bn_balloon_run(struct bn_balloon *b)
+{
+	uint64_t now, next;
+
+	if (b->cfg.ops->poll != NULL)
+		b->cfg.ops->poll(b->cfg.be);
+	now = bn_port_now_ms(b->cfg.os);
+	next = move_toward_goal(b, now);
+	return min_u64(next, watch_acks(b, now));
 }
 
 static bool
@@ -471,10 +573,24 @@ inflate_done(struct bn_balloon *b, struct bn_request *req, uint32_t done)
 	release_pages(b, req->pfns + done, req->npfns - done);
 }
 
+/* PAGE_POISON: deflated pages hold poison_val when reused (5.5.6.4). */
+static void
+poison_pages(struct bn_balloon *b, const bn_pfn_t *pfns, uint32_t n)
+{
+	uint32_t i;
+
+	if (!b->cfg.poison)
+		return;
+	for (i = 0; i < n; i++)
+		bn_port_page_fill(b->cfg.os, pfn_to_pa(pfns[i]),
+		    b->cfg.poison_val);
+}
+
 static void
 deflate_done(struct bn_balloon *b, struct bn_request *req, uint32_t done)
 {
 	/* MUST_TELL_HOST: only now may the guest use these pages again. */
+	poison_pages(b, req->pfns, done);
 	release_pages(b, req->pfns, done);
 	b->pages -= done;
 	b->deflating -= req->npfns;
@@ -507,6 +623,27 @@ bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
 	b->cfg.ops->set_actual(b->cfg.be, b->pages);
 }
 
+/* No frame in flight is also in the bitmap, or beyond the frames there. */
+static bool
+frames_in_flight_apart(const struct bn_balloon *b)
+{
+	const struct bn_request *req;
+	uint32_t i, k;
+
+	for (i = 0; i < BN_INFLIGHT_MAX; i++) {
+		req = &b->req[i];
+		if (!req->busy)
+			continue;
+		if (req->npfns > BN_BATCH_MAX)
+			return false;
+		for (k = 0; k < req->npfns; k++)
+			if (req->pfns[k] >= b->cfg.max_pfn ||
+			    bit_test(b, req->pfns[k]))
+				return false;
+	}
+	return true;
+}
+
 int
 bn_balloon_check(const struct bn_balloon *b)
 {
@@ -525,7 +662,51 @@ bn_balloon_check(const struct bn_balloon *b)
 			deflating += b->req[i].npfns;
 	}
 	if (bits != b->pages - b->deflating || inflating != b->inflating ||
-	    deflating != b->deflating || b->pages > b->cfg.ram_pages)
+	    deflating != b->deflating || b->pages > b->cfg.ram_pages ||
+	    !frames_in_flight_apart(b))
 		return BN_EIO;
 	return BN_OK;
+}
+
+uint64_t
+bn_balloon_oldest_ms(const struct bn_balloon *b, uint64_t now)
+{
+	uint64_t oldest = 0;
+	uint32_t i;
+
+	for (i = 0; i < BN_INFLIGHT_MAX; i++)
+		if (b->req[i].busy && now > b->req[i].sent_ms)
+			oldest = max_u64(oldest, now - b->req[i].sent_ms);
+	return oldest;
+}
+
+void
+bn_balloon_abort_inflight(struct bn_balloon *b)
+{
+	uint64_t back = 0, kept = 0;
+	struct bn_request *req;
+	uint32_t i;
+
+	for (i = 0; i < BN_INFLIGHT_MAX; i++) {
+		req = &b->req[i];
+		if (!req->busy)
+			continue;
+		if (req->dir == BN_INFLATE) {
+			release_pages(b, req->pfns, req->npfns);
+			b->inflating -= req->npfns;
+			back += req->npfns;
+		} else {
+			restore_bits(b, req->pfns, req->npfns);
+			b->deflating -= req->npfns;
+			kept += req->npfns;
+		}
+		b->stats.aborted += req->npfns;
+		req->busy = false;
+	}
+	b->retry_at_ms = 0;
+	b->backoff_ms = 0;
+	if (back + kept > 0)
+		bn_balloon_log(b, BN_LOG_WARN, "device reset: %llu pages of "
+		    "inflate back to the guest, %llu of deflate kept",
+		    (unsigned long long)back, (unsigned long long)kept);
 }

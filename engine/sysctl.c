@@ -2,6 +2,7 @@
  * The userland interface of viomb(4) and balloon(4) over the engine.
  */
 #include <ballonet/fmt.h>
+#include <ballonet/str.h>
 #include <ballonet/sysctl.h>
 
 #define NEUTRAL_PREFIX	"hw.balloon"
@@ -30,6 +31,30 @@ get_min(const struct bn_balloon *b)
 	return b->min_kib;
 }
 
+static uint64_t
+get_features(const struct bn_balloon *b)
+{
+	return b->features;
+}
+
+static uint64_t
+get_oom_deflated(const struct bn_balloon *b)
+{
+	return b->stats.oom_deflated;
+}
+
+static uint64_t
+get_reported(const struct bn_balloon *b)
+{
+	return b->stats.reported;
+}
+
+static uint64_t
+get_stats_updates(const struct bn_balloon *b)
+{
+	return b->stats.stats_updates;
+}
+
 static const struct node nodes[] = {
 	{ "npages", get_npages, NULL },
 	{ "actual", get_actual, NULL },
@@ -37,18 +62,12 @@ static const struct node nodes[] = {
 	{ "min", get_min, bn_balloon_set_min_kib },
 	{ "max", bn_balloon_max_kib, NULL },
 	{ "target", bn_balloon_target_kib, bn_balloon_set_target_kib },
+	{ "features", get_features, NULL },		/* negotiated bits */
+	{ "oom_deflated", get_oom_deflated, NULL },	/* pages */
+	{ "reported", get_reported, NULL },		/* pages */
+	{ "stats_updates", get_stats_updates, NULL },	/* buffers */
 };
 #define NNODES	(sizeof(nodes) / sizeof(nodes[0]))
-
-static bool
-str_eq(const char *a, const char *b)
-{
-	while (*a != '\0' && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
 
 /* If name is "prefix.rest", return rest; else NULL. */
 static const char *
@@ -73,7 +92,7 @@ lookup(const struct bn_balloon *b, const char *name)
 	if (leaf == NULL)
 		return NULL;
 	for (i = 0; i < NNODES; i++)
-		if (str_eq(leaf, nodes[i].leaf))
+		if (bn_streq(leaf, nodes[i].leaf))
 			return &nodes[i];
 	return NULL;
 }

@@ -1,6 +1,7 @@
 /*
- * Find the virtio balloon (PCI on pc and q35, virtio-mmio on microvm),
- * attach it and route its interrupt.
+ * Find the balloon: on Xen the front-end of xen/ over xenstore; else the
+ * virtio balloon (PCI on pc and q35, virtio-mmio on microvm), attached
+ * and its interrupt routed.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,6 +17,9 @@
 #include "libkern.h"
 #include "pci.h"
 #include "pmem.h"
+#include "reporting.h"
+#include "xen.h"
+#include "xen_abi.h"
 
 #define VIRTIO_VENDOR		0x1af4
 #define VIRTIO_PCI_BALLOON_T	0x1002	/* transitional */
@@ -38,6 +42,7 @@
 static struct viomb_softc viomb_sc;
 static struct virtio_dev viomb_vdev;
 static struct pcidev viomb_pci;
+static struct xenballoon_softc xenb_sc;
 
 static const char *
 machine_name(void)
@@ -76,9 +81,15 @@ viomb_start(void)
 {
 	struct viomb_config cfg = {
 		.name = "viomb0",
-		.ram_pages = pmem.ram_pages,
+		.ram_pages = pmem_host_ram_pages(),
 		.max_pfn = pmem.max_pfn,
 		.bitmap = pmem.balloon_map,
+		/* "actual" moves after 128 pages, not a whole batch. */
+		.first_batch = 128,
+		/* Boot option poison=: PAGE_POISON (main.c, pmem_free()). */
+		.poison = pmem.poison != 0,
+		.poison_val = pmem.poison_val,
+		.report_done = reporting_done,	/* reporting.c */
 	};
 	int error;
 
@@ -87,6 +98,7 @@ viomb_start(void)
 		return -1;
 	}
 	guest.viomb = &viomb_sc;
+	guest.balloon = &viomb_sc.balloon;
 	guest.vdev = &viomb_vdev;
 	guest.wakeup = 1;
 	kprintf("viomb0 at %s: %s, features 0x%llx\n", guest.viomb_where,
@@ -202,9 +214,48 @@ attach_mmio(void)
 	return true;
 }
 
+/* xenstore's page is ours from boot, identity mapped like all RAM. */
+static void
+attach_xen(void)
+{
+	struct xenballoon_config cfg = {
+		.name = "balloon0",
+		.ram_pages = pmem.ram_pages,
+		.max_pfn = pmem.max_pfn,
+		.bitmap = pmem.balloon_map,
+		.hv = &xen_hv,
+		.os = &guest,
+	};
+	uint64_t pfn, port;
+	int error;
+
+	if (xen_get_param(HVM_PARAM_STORE_PFN, &pfn) != 0 || pfn == 0 ||
+	    xen_get_param(HVM_PARAM_STORE_EVTCHN, &port) != 0) {
+		kprintf("balloon0: no xenstore\n");
+		return;
+	}
+	cfg.store_ring = (void *)bn_port_mmio_map(&guest, pfn << PAGE_SHIFT,
+	    PAGE_SIZE);
+	cfg.store_evtchn = (uint32_t)port;
+	if ((error = xenballoon_attach(&xenb_sc, &cfg)) != BN_OK) {
+		kprintf("balloon0: attach failed: %s\n", bn_strerror(error));
+		return;
+	}
+	guest.xenb = &xenb_sc;
+	guest.balloon = &xenb_sc.balloon;
+	guest.wakeup = 1;
+	kprintf("balloon0 at xenstore: page 0x%llx, evtchn %u\n",
+	    (unsigned long long)pfn, (unsigned)port);
+}
+
 void
 autoconf(void)
 {
+	if (guest.xen) {
+		guest.machine = "xen";
+		attach_xen();
+		return;
+	}
 	guest.machine = machine_name();
 	if (attach_pci() || attach_mmio())
 		return;

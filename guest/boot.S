@@ -1,8 +1,13 @@
 /*
- * Multiboot (v1) entry: QEMU's loader starts us in 32-bit protected mode
- * with paging off, %eax = magic and %ebx = the multiboot information.
+ * Two entries, one path.  Multiboot (v1): QEMU's loader starts us at _start
+ * in 32-bit protected mode with paging off, %eax = magic and %ebx = the
+ * multiboot information.  Xen PVH: the domain builder starts us at
+ * pvh_start (the XEN_ELFNOTE_PHYS32_ENTRY note below) in the same mode,
+ * with %ebx = the hvm_start_info; the stack and %eax are undefined, so
+ * pvh_start loads the start info's magic into %eax and joins _start.
  * We identity-map the first 64 GiB with 2 MiB pages (RAM, the PCI hole and
- * 64-bit BARs alike), switch to long mode and call kmain(mbinfo, magic).
+ * 64-bit BARs alike), switch to long mode and call kmain(info, magic):
+ * kmain tells the two apart by the magic.
  */
 #define MB_MAGIC	0x1badb002
 #define MB_FLAGS	0x00000003	/* page-aligned modules, memory info */
@@ -22,14 +27,33 @@
 #define SEL_CODE	0x08
 #define SEL_DATA	0x10
 
+#define XEN_HVM_START_MAGIC		0x336ec578	/* hvm_start_info.magic */
+#define XEN_ELFNOTE_PHYS32_ENTRY	18	/* xen/include/public/elfnote.h */
+
 	.section .multiboot, "a"
 	.align 4
 	.long	MB_MAGIC
 	.long	MB_FLAGS
 	.long	-(MB_MAGIC + MB_FLAGS)
 
+	/* An ELF note: namesz, descsz, type, "Xen", the 32-bit entry. */
+	.section .note.Xen, "a", @note
+	.balign 4
+	.long	4
+	.long	4
+	.long	XEN_ELFNOTE_PHYS32_ENTRY
+	.asciz	"Xen"
+	.balign 4
+	.long	pvh_start
+	.balign 4
+
 	.text
 	.code32
+	.globl	pvh_start
+pvh_start:
+	movl	$XEN_HVM_START_MAGIC, %eax
+	/* FALLTHROUGH */
+
 	.globl	_start
 _start:
 	cli

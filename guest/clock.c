@@ -120,17 +120,29 @@ tick(void *arg)
 	return 1;
 }
 
+/*
+ * Xen PVH has no PIT, but says the TSC rate; its local APIC timer runs at
+ * 1 GHz like QEMU's.
+ */
 void
-clock_init(void)
+clock_init(uint64_t tsc_khz)
 {
 	uint64_t tsc, lapic;
 
-	if (pit_calibrate(&tsc, &lapic)) {
+	if (tsc_khz != 0) {
+		clock_info.tsc_per_ms = tsc_khz;
+		clock_info.lapic_per_ms = 1000000 / LAPIC_TIMER_DIV;
+		clock_info.calibrated = 1;
+		clock_info.source = "xen";
+	} else if (pit_calibrate(&tsc, &lapic)) {
 		clock_info.tsc_per_ms = tsc;
 		clock_info.lapic_per_ms = (uint32_t)lapic;
 		clock_info.calibrated = 1;
-	} else
+		clock_info.source = "pit";
+	} else {
 		guess();
+		clock_info.source = "guessed";
+	}
 	tsc_epoch = rdtsc();
 	intr_establish_local(VEC_TIMER, "timer", tick, NULL);
 	lapic_timer_periodic(VEC_TIMER, clock_info.lapic_per_ms * (1000 / HZ));

@@ -10,6 +10,7 @@
 #include "kern.h"
 #include "pmem.h"
 #include "shell.h"
+#include "xen.h"
 
 static void
 info_machine(void)
@@ -25,7 +26,7 @@ info_machine(void)
 	kprintf("clock: tsc %llu kHz, lapic timer %u/ms (%s), %d Hz, "
 	    "up %llu ms\n", (unsigned long long)clock_info.tsc_per_ms,
 	    clock_info.lapic_per_ms,
-	    clock_info.calibrated ? "pit" : "guessed", HZ,
+	    clock_info.source, HZ,
 	    (unsigned long long)clock_now_ms());
 }
 
@@ -47,6 +48,11 @@ info_memory(void)
 	    (unsigned long long)pmem.total_pages,
 	    (unsigned long long)pmem.first_free,
 	    (unsigned long long)pmem.free_pages);
+	if (pmem.poison)
+		kprintf("memory: pages freed are poisoned with 0x%08x\n",
+		    pmem.poison_val);
+	else
+		kprintf("memory: no poisoning\n");
 }
 
 static void
@@ -63,10 +69,29 @@ info_viomb(void)
 	kprintf("viomb0: %s, transport %s, features 0x%llx\n",
 	    guest.viomb_where, guest.vdev->ops->name,
 	    (unsigned long long)sc->features);
+	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
+		kprintf("viomb0: page poison 0x%08x\n",
+		    sc->balloon.cfg.poison_val);
 	if (gsi >= 0)
 		kprintf("viomb0: interrupts on gsi %d\n", gsi);
 	else
 		kprintf("viomb0: no interrupt seen yet\n");
+}
+
+static void
+info_xen(void)
+{
+	const struct xenballoon_softc *sc = guest.xenb;
+
+	xen_describe();
+	if (sc == NULL) {
+		kprintf("balloon0: not attached\n");
+		return;
+	}
+	kprintf("balloon0: target %llu KiB, static-max %llu KiB, offset %lld "
+	    "pages, xenstore evtchn %u\n", (unsigned long long)sc->target_kib,
+	    (unsigned long long)sc->static_max_kib,
+	    (long long)sc->offset_pages, (unsigned)sc->xs.evtchn);
 }
 
 int
@@ -76,6 +101,9 @@ cmd_info(int argc, char **argv)
 	(void)argv;
 	info_machine();
 	info_memory();
-	info_viomb();
+	if (guest.xen)
+		info_xen();
+	else
+		info_viomb();
 	return 0;
 }

@@ -43,7 +43,7 @@ multiplier(const char *s)
 	return 0;
 }
 
-static int
+int
 parse_size(const char *s, uint64_t *bytes)
 {
 	uint64_t v = 0, mul;
@@ -61,26 +61,61 @@ parse_size(const char *s, uint64_t *bytes)
 	return 0;
 }
 
+/* Give back the newest "n" held pages (a touch that failed). */
 static void
+unwind(uint64_t n)
+{
+	uint64_t pa;
+
+	while (n-- > 0 && held_head != 0) {
+		pa = held_head;
+		held_head = ((uint64_t *)(uintptr_t)pa)[0];
+		pmem_free(pa);
+		held--;
+	}
+}
+
+/*
+ * All or nothing: when the allocator runs out (after the balloon gave
+ * back what DEFLATE_ON_OOM allows, reporting.h), the pages of this call
+ * go back and the command fails.
+ */
+/* Poisoning on: does the page still hold poison_val at both ends? */
+static uint64_t
+poisoned(const uint64_t *p)
+{
+	uint64_t v = (uint64_t)pmem.poison_val << 32 | pmem.poison_val;
+
+	return pmem.poison && p[0] == v && p[PAGE_SIZE / 8 - 1] == v;
+}
+
+static int
 touch(uint64_t pages)
 {
-	uint64_t n, pa, *p;
+	uint64_t n, pa, *p, npoisoned = 0;
 
 	for (n = 0; n < pages; n++) {
 		if ((pa = pmem_alloc()) == 0) {
-			kprintf("mem: out of memory after %llu pages\n",
-			    (unsigned long long)n);
-			break;
+			unwind(n);
+			kprintf("mem: out of memory after %llu of %llu pages; "
+			    "released them, held %llu\n", (unsigned long long)n,
+			    (unsigned long long)pages, (unsigned long long)held);
+			return 1;
 		}
 		p = (uint64_t *)(uintptr_t)pa;
+		npoisoned += poisoned(p);
 		p[0] = held_head;
 		p[1] = pa ^ CHECK_MAGIC;
 		held_head = pa;
 		held++;
 	}
-	kprintf("mem: touched %llu pages (%llu MiB), held %llu\n",
+	kprintf("mem: touched %llu pages (%llu MiB), held %llu",
 	    (unsigned long long)n, (unsigned long long)(n >> 8),
 	    (unsigned long long)held);
+	if (pmem.poison)
+		kprintf(", %llu poisoned", (unsigned long long)npoisoned);
+	kprintf("\n");
+	return 0;
 }
 
 static void
@@ -112,7 +147,7 @@ cmd_mem(int argc, char **argv)
 	uint64_t bytes, balloon;
 
 	if (argc == 1) {
-		balloon = guest.viomb != NULL ? guest.viomb->balloon.pages : 0;
+		balloon = guest.balloon != NULL ? guest.balloon->pages : 0;
 		kprintf("mem: total %llu pages, free %llu, held %llu, "
 		    "balloon %llu\n", (unsigned long long)pmem.total_pages,
 		    (unsigned long long)pmem.free_pages,
@@ -124,8 +159,7 @@ cmd_mem(int argc, char **argv)
 			kprintf("mem: bad size '%s'\n", argv[2]);
 			return 1;
 		}
-		touch((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
-		return 0;
+		return touch((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
 	}
 	if (argc == 2 && strcmp(argv[1], "free") == 0) {
 		release();

@@ -19,7 +19,7 @@
 static uint64_t
 physmem(void)
 {
-	return pmem.ram_pages * PAGE_SIZE;
+	return pmem_host_ram_pages() * PAGE_SIZE;
 }
 
 static uint64_t
@@ -40,6 +40,18 @@ total_pages(void)
 	return pmem.total_pages;
 }
 
+static uint64_t
+poison(void)
+{
+	return pmem.poison != 0;
+}
+
+static uint64_t
+poison_val(void)
+{
+	return pmem.poison_val;
+}
+
 /* Guest nodes, all read-only. */
 static const struct {
 	const char	*name;
@@ -49,13 +61,15 @@ static const struct {
 	{ "hw.pagesize", pagesize },
 	{ "vm.stats.free_pages", free_pages },	/* in the allocator */
 	{ "vm.stats.total_pages", total_pages },	/* it manages */
+	{ "vm.poison", poison },		/* 1: boot option poison= */
+	{ "vm.poison_val", poison_val },	/* what freed pages hold */
 };
 #define NGNODES	(sizeof(gnodes) / sizeof(gnodes[0]))
 
 static struct bn_balloon *
 balloon(void)
 {
-	return guest.viomb != NULL ? &guest.viomb->balloon : NULL;
+	return guest.balloon;
 }
 
 static int
@@ -123,7 +137,7 @@ show(const char *name)
 		kprintf("%s = %llu\n", name, (unsigned long long)val);
 }
 
-/* "hw.viomb" lists every node under it, as NetBSD does. */
+/* "hw.viomb" or "machdep.xen" lists every node under it, as NetBSD does. */
 static bool
 show_subtree(const char *prefix)
 {

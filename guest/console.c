@@ -1,12 +1,16 @@
 /*
- * 16550 UART on COM1, 115200 8N1, polled for output.
+ * The console: a 16550 UART on COM1, 115200 8N1, polled for output; or,
+ * on Xen PVH (no UART there), the PV console ring of xencons.c.
  */
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ballonet/fmt.h>
 
 #include "console.h"
 #include "cpu.h"
+#include "xen.h"
 
 #define COM1		0x3f8
 #define UART_DATA	0	/* DLAB=0: RBR/THR; DLAB=1: divisor low */
@@ -24,6 +28,17 @@
 #define MCR_OUT2	0x08	/* gates the IRQ line on PC UARTs */
 #define LSR_DR		0x01
 #define LSR_THRE	0x20
+
+static bool on_xen;
+
+int
+cons_init_xen(void)
+{
+	if (xencons_init() != 0)
+		return -1;
+	on_xen = true;
+	return 0;
+}
 
 void
 cons_init(void)
@@ -55,30 +70,57 @@ putraw(char c)
 	outb(COM1 + UART_DATA, (uint8_t)c);
 }
 
+static void
+cons_write(const char *s, size_t n)
+{
+	if (on_xen) {
+		xencons_write(s, n);
+		return;
+	}
+	while (n-- > 0)
+		putraw(*s++);
+}
+
 void
 cons_putc(char c)
 {
 	if (c == '\n')
-		putraw('\r');
-	putraw(c);
+		cons_write("\r\n", 2);
+	else
+		cons_write(&c, 1);
 }
 
+/* Whole runs at once: one notification per run on Xen. */
 void
 cons_puts(const char *s)
 {
-	while (*s != '\0')
-		cons_putc(*s++);
+	const char *p;
+
+	while (*s != '\0') {
+		for (p = s; *p != '\0' && *p != '\n'; p++)
+			continue;
+		cons_write(s, (size_t)(p - s));
+		if (*p == '\n') {
+			cons_write("\r\n", 2);
+			p++;
+		}
+		s = p;
+	}
 }
 
 int
 cons_rx_ready(void)
 {
+	if (on_xen)
+		return xencons_rx_ready();
 	return (inb(COM1 + UART_LSR) & LSR_DR) != 0;
 }
 
 int
 cons_getc(void)
 {
+	if (on_xen)
+		return xencons_getc();
 	if (!cons_rx_ready())
 		return -1;
 	return inb(COM1 + UART_DATA);

@@ -1,5 +1,6 @@
 /*
- * The serial console on COM1: output for kprintf(), input for the shell.
+ * The console (COM1, or Xen's PV console): output for kprintf(), input
+ * for the shell.
  */
 #ifndef GUEST_CONSOLE_H
 #define GUEST_CONSOLE_H
@@ -9,6 +10,7 @@
 #define COM1_IRQ	4	/* ISA IRQ, identity-mapped to an IOAPIC pin */
 
 void	cons_init(void);
+int	cons_init_xen(void);		/* Xen PV console; 0 or -1 */
 void	cons_enable_rx_intr(void);
 void	cons_putc(char c);		/* '\n' goes out as "\r\n" */
 void	cons_puts(const char *s);

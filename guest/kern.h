@@ -8,19 +8,25 @@
 #include <stdint.h>
 
 #include "viomb.h"
+#include "xenballoon.h"
 
 struct guest {
 	volatile int		 wakeup;	/* bn_port_wakeup() since last run */
 	uint64_t		 reserve_pages;	/* free pages the balloon leaves */
-	const char		*machine;	/* "pc", "q35", "microvm", "?" */
+	const char		*machine;	/* "pc", "q35", "microvm", "xen", "?" */
+	int			 xen;		/* booted as a Xen PVH domU */
+	struct bn_balloon	*balloon;	/* the attached one, or NULL */
 	struct viomb_softc	*viomb;		/* NULL: no balloon attached */
 	struct virtio_dev	*vdev;		/* its transport */
 	char			 viomb_where[48]; /* "pci 00:04.0", "mmio ..." */
+	struct xenballoon_softc	*xenb;		/* the Xen balloon, or NULL */
 };
 
 extern struct guest guest;
 
 void	autoconf(void);
+/* Debug builds: check the balloon's books against pmem (audit.c). */
+void	balloon_audit(const struct bn_balloon *b);
 void	port_init(void);
 
 #endif /* GUEST_KERN_H */

@@ -1,5 +1,5 @@
 /*
- * Physical memory: the multiboot memory map and the page allocator.
+ * Physical memory: the boot memory map and the page allocator.
  *
  * One bit per 4 KiB frame, set while the frame is free.  Free frames are
  * never written, so that the host commits only pages the guest really
@@ -27,6 +27,8 @@ struct pmem {
 	struct pmem_region regions[PMEM_REGIONS_MAX];	/* usable RAM */
 	int		 nregions;
 	uint64_t	 ram_pages;	/* sum of usable regions */
+	uint64_t	 low_top;	/* end of the highest region below 4 GiB */
+	uint64_t	 high_pages;	/* usable pages above 4 GiB */
 	uint64_t	 max_pfn;	/* highest usable frame + 1 */
 	uint64_t	*map;		/* 1 bit per frame, set = free */
 	uint64_t	 nwords;	/* 64-bit words in map */
@@ -35,13 +37,25 @@ struct pmem {
 	uint64_t	 free_pages;
 	uint64_t	*balloon_map;	/* zeroed, BN_BITMAP_BYTES(max_pfn) */
 	uint64_t	 first_free;	/* bytes: end of kernel and boot data */
+	/* Boot option poison=BYTE: pmem_free() fills pages with poison_val. */
+	int		 poison;
+	uint32_t	 poison_val;	/* the byte, four times */
 };
 
 extern struct pmem pmem;
 
 int		pmem_init(const struct mb_info *mbi);
+/* For other loaders: add usable RAM, then set up above "boot_end". */
+void		pmem_add_region(uint64_t start, uint64_t end);
+int		pmem_setup(uint64_t boot_end);
 uint64_t	pmem_alloc(void);			/* 0: none left */
 uint64_t	pmem_alloc_contig(uint64_t npages);	/* 0: none */
 void		pmem_free(uint64_t pa);
+/* From now on, fill every page freed with "byte" (poison=BYTE). */
+void		pmem_set_poison(uint8_t byte);
+/* Fill one page with a 32-bit pattern, repeated, little-endian. */
+void		pmem_fill(uint64_t pa, uint32_t pattern);
+
+uint64_t pmem_host_ram_pages(void);
 
 #endif /* GUEST_PMEM_H */

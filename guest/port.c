@@ -14,6 +14,7 @@
 #include "libkern.h"
 #include "pci.h"
 #include "pmem.h"
+#include "zpage.h"
 
 #define RESERVE_MIN	1024		/* pages, 4 MiB */
 #define RESERVE_PCT	1		/* of RAM */
@@ -35,6 +36,11 @@ bn_port_page_alloc(void *os, bn_paddr_t *pa)
 	struct guest *g = os;
 	uint64_t p;
 
+	/* `bench pool` pages first: taken from pmem and zeroed already. */
+	if (zpage_pool_take(&p) == 0) {
+		*pa = p;
+		return BN_OK;
+	}
 	if (pmem.free_pages <= g->reserve_pages || (p = pmem_alloc()) == 0)
 		return BN_ENOMEM;
 	*pa = p;
@@ -45,6 +51,7 @@ void
 bn_port_page_free(void *os, bn_paddr_t pa)
 {
 	(void)os;
+	zpage_forget(pa);
 	pmem_free(pa);
 }
 
@@ -52,7 +59,8 @@ void
 bn_port_page_zero(void *os, bn_paddr_t pa)
 {
 	(void)os;
-	memset((void *)(uintptr_t)pa, 0, BN_PAGE_SIZE);
+	if (!zpage_prezeroed(pa))
+		zpage_zero(pa);
 }
 
 uint64_t

@@ -30,6 +30,8 @@ static const struct cmd {
 	    "use memory: SIZE in bytes or with K, M, G" },
 	{ "intr", cmd_intr, "intr", "interrupt counts per source" },
 	{ "info", cmd_info, "info", "machine, memory, clock and device" },
+	{ "bench", cmd_bench, "bench pool SIZE | zero SIZE | mem",
+	    "helpers for make bench (bench/run.py)" },
 };
 
 static char line[LINE_MAX];

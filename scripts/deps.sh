@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install the Debian packages ballonet needs to build and test, when missing.
 set -e
-PKGS="gcc make binutils python3 qemu-system-x86 libcmocka-dev libjansson-dev pkg-config mandoc"
+PKGS="gcc make binutils python3 qemu-system-x86 libcmocka-dev libjansson-dev pkg-config mandoc
+      clang libclang-rt-14-dev"  # clang and libFuzzer: make fuzz, make check
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

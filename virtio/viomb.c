@@ -14,15 +14,15 @@
 
 #include <ballonet/balloon.h>
 #include <ballonet/error.h>
-#include <ballonet/fmt.h>
 #include <ballonet/port.h>
+#include <ballonet/str.h>
 
 #include "viomb.h"
+#include "viomb_feat.h"
 #include "virtio.h"
 #include "virtio_io.h"
 #include "virtqueue.h"
 
-#define VIOMB_LOG_LINE		160
 #define PFN_BYTES		4	/* one le32 per frame, 5.5.6 */
 
 static void	viomb_poll(void *be);
@@ -44,17 +44,11 @@ static void viomb_log(struct viomb_softc *, int, const char *, ...)
 static void
 viomb_log(struct viomb_softc *sc, int level, const char *fmt, ...)
 {
-	char line[VIOMB_LOG_LINE];
 	va_list ap;
-	int n;
 
-	n = bn_snprintf(line, sizeof(line), "%s: ", sc->name);
-	if (n < 0 || (size_t)n >= sizeof(line))
-		n = 0;
 	va_start(ap, fmt);
-	bn_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	bn_vlog(sc->vdev->os, sc->name, level, fmt, ap);
 	va_end(ap);
-	bn_port_log(sc->vdev->os, level, line);
 }
 
 int
@@ -84,31 +78,47 @@ static void
 viomb_clear(struct viomb_softc *sc, struct virtio_dev *vdev,
     const char *name)
 {
-	uint8_t *p = (uint8_t *)sc;
-	size_t i;
-
-	for (i = 0; i < sizeof(*sc); i++)
-		p[i] = 0;
+	bn_memzero(sc, sizeof(*sc));
 	sc->name = name;
 	sc->vdev = vdev;
 }
 
 /*
- * 3.1.1 steps 4-6.  MUST_TELL_HOST is accepted when offered (5.5.3.1);
- * VERSION_1 is required on a modern transport (6.1).  Legacy devices have
- * no FEATURES_OK step.
+ * What the driver accepts of "offered" (5.5.3.1): MUST_TELL_HOST,
+ * DEFLATE_ON_OOM, STATS_VQ when the port keeps statistics, PAGE_POISON only
+ * when the OS poisons its free pages, REPORTING when the OS reports and,
+ * if it poisons, only together with PAGE_POISON.  FREE_PAGE_HINT never.
+ */
+static uint64_t
+viomb_wanted(struct viomb_softc *sc, const struct viomb_config *cfg,
+    uint64_t offered)
+{
+	uint64_t want;
+
+	want = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST |
+	    1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	if (sc->vdev->modern)
+		want |= 1ull << VIRTIO_F_VERSION_1;
+	if (viomb_stats_probe(sc) > 0)
+		want |= 1ull << VIRTIO_BALLOON_F_STATS_VQ;
+	if (cfg->poison)
+		want |= 1ull << VIRTIO_BALLOON_F_PAGE_POISON;
+	if (cfg->report_done != NULL && (!cfg->poison ||
+	    (offered & (1ull << VIRTIO_BALLOON_F_PAGE_POISON)) != 0))
+		want |= 1ull << VIRTIO_BALLOON_F_REPORTING;
+	return offered & want;
+}
+
+/*
+ * 3.1.1 steps 4-6.  VERSION_1 is required on a modern transport (6.1).
+ * Legacy devices have no FEATURES_OK step.
  */
 static int
-viomb_negotiate(struct viomb_softc *sc)
+viomb_negotiate(struct viomb_softc *sc, const struct viomb_config *cfg)
 {
 	struct virtio_dev *vdev = sc->vdev;
-	uint64_t offered, want;
 
-	offered = virtio_get_features(vdev);
-	want = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST;
-	if (vdev->modern)
-		want |= 1ull << VIRTIO_F_VERSION_1;
-	sc->features = offered & want;
+	sc->features = viomb_wanted(sc, cfg, virtio_get_features(vdev));
 	if (vdev->modern && (sc->features & (1ull << VIRTIO_F_VERSION_1)) == 0) {
 		viomb_log(sc, BN_LOG_ERR, "modern device without VERSION_1");
 		return BN_ENODEV;
@@ -179,6 +189,9 @@ viomb_teardown(struct viomb_softc *sc)
 	sc->nslots = 0;
 	virtq_fini(&sc->inflateq);
 	virtq_fini(&sc->deflateq);
+	virtq_fini(&sc->statsq);
+	virtq_fini(&sc->reportq);
+	viomb_stats_free(sc);
 }
 
 /* Defaults, overridden by non-zero config values, capped by the queues. */
@@ -212,9 +225,13 @@ viomb_engine(struct viomb_softc *sc, const struct viomb_config *cfg,
 		.bitmap = cfg->bitmap,
 		.batch_pages = batch,
 		.max_inflight = inflight,
+		.first_batch = cfg->first_batch < batch ? cfg->first_batch :
+		    batch,
 		/* 5.5.6.1: no shrinking below num_pages without it. */
-		.host_floor = (sc->features &
-		    (1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM)) == 0,
+		.host_floor = !viomb_has(sc, VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
+		.oom_deflate = viomb_has(sc, VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
+		.poison = viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON),
+		.poison_val = cfg->poison_val,
 		.os = sc->vdev->os,
 		.ops = &viomb_backend,
 		.be = sc,
@@ -224,7 +241,36 @@ viomb_engine(struct viomb_softc *sc, const struct viomb_config *cfg,
 	error = bn_balloon_init(&sc->balloon, &c);
 	if (error != BN_OK)
 		viomb_log(sc, BN_LOG_ERR, "engine: %s", bn_strerror(error));
+	sc->balloon.features = sc->features;
 	return error;
+}
+
+/*
+ * 5.5.5 steps 2-5, after the engine exists: statsq and its first buffer,
+ * poison_val (before DRIVER_OK, never changed afterwards, 5.5.6.4.1),
+ * reporting_vq.
+ */
+static int
+viomb_optional(struct viomb_softc *sc, const struct viomb_config *cfg)
+{
+	int error;
+
+	if (viomb_has(sc, VIRTIO_BALLOON_F_STATS_VQ)) {
+		error = viomb_queue(sc, &sc->statsq, VIOMB_VQ_STATS);
+		if (error == BN_OK)
+			error = viomb_stats_init(sc);
+		if (error != BN_OK)
+			return error;
+	}
+	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
+		virtio_config_write32(sc->vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
+		    cfg->poison_val);
+	if (viomb_has(sc, VIRTIO_BALLOON_F_REPORTING)) {
+		sc->report_done = cfg->report_done;
+		sc->report_arg = cfg->report_arg;
+		return viomb_queue(sc, &sc->reportq, VIOMB_VQ_REPORTING);
+	}
+	return BN_OK;
 }
 
 /* 3.1.1: the device initialization sequence, failures unwinding it. */
@@ -248,7 +294,7 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 	virtio_reset(vdev);
 	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
 	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
-	error = viomb_negotiate(sc);
+	error = viomb_negotiate(sc, cfg);
 	if (error != BN_OK)
 		goto fail;
 	error = viomb_queue(sc, &sc->inflateq, VIOMB_VQ_INFLATE);
@@ -266,8 +312,12 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 	error = viomb_engine(sc, cfg, batch, inflight);
 	if (error != BN_OK)
 		goto fail;
+	error = viomb_optional(sc, cfg);
+	if (error != BN_OK)
+		goto fail;
 
 	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
+	viomb_stats_start(sc);
 	bn_balloon_set_host_target(&sc->balloon,
 	    virtio_config_read32(vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
 	viomb_log(sc, BN_LOG_INFO, "%s, features 0x%llx, queues %u/%u, "
@@ -287,6 +337,8 @@ viomb_detach(struct viomb_softc *sc)
 	if (sc == NULL || sc->vdev == NULL)
 		return;
 	viomb_teardown(sc);
+	/* Reset: nothing in flight can complete now. */
+	bn_balloon_abort_inflight(&sc->balloon);
 }
 
 static struct virtqueue *
@@ -325,7 +377,7 @@ viomb_submit(void *be, struct bn_request *req)
 	    req->npfns > BN_BATCH_MAX)
 		return BN_EINVAL;
 	vq = viomb_vq_of(sc, req->dir);
-	if (vq->nfree == 0)
+	if (vq->nfree == 0 || sc->resetting)
 		return BN_EBUSY;
 	error = viomb_fill(sc, sc->pfnbuf[slot], req);
 	if (error != BN_OK)
@@ -366,12 +418,14 @@ viomb_check_errors(struct viomb_softc *sc)
 {
 	uint32_t total;
 
-	total = sc->dev_errors + sc->inflateq.errors + sc->deflateq.errors;
+	total = sc->dev_errors + sc->inflateq.errors + sc->deflateq.errors +
+	    sc->statsq.errors + sc->reportq.errors;
 	if (total == sc->errors_said)
 		return;
 	viomb_log(sc, BN_LOG_ERR, "device returned %u bogus buffers%s",
 	    total - sc->errors_said,
-	    sc->inflateq.broken || sc->deflateq.broken ?
+	    sc->inflateq.broken || sc->deflateq.broken ||
+	    sc->statsq.broken || sc->reportq.broken ?
 	    "; queue stopped" : "");
 	sc->errors_said = total;
 }
@@ -385,7 +439,10 @@ viomb_poll(void *be)
 	sc->pending = 0;
 	viomb_drain(sc, BN_INFLATE);
 	viomb_drain(sc, BN_DEFLATE);
+	viomb_stats_drain(sc);
+	viomb_report_drain(sc);
 	viomb_check_errors(sc);
+	viomb_watch(sc);
 	bn_balloon_set_host_target(&sc->balloon,
 	    virtio_config_read32(sc->vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
 }

@@ -9,6 +9,7 @@
 #ifndef BALLONET_VIOMB_H
 #define BALLONET_VIOMB_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ballonet/balloon.h>
@@ -26,6 +27,14 @@
 /* Config space offsets, VIRTIO 1.2, 5.5.4; all le32. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES		0
 #define VIRTIO_BALLOON_CFG_ACTUAL		4
+#define VIRTIO_BALLOON_CFG_FREE_PAGE_HINT_CMD_ID 8
+#define VIRTIO_BALLOON_CFG_POISON_VAL		12
+
+/* A statistic on statsq: packed le16 tag, le64 value (5.5.6.3). */
+#define VIOMB_STAT_BYTES			10
+
+/* Called when the device acknowledged a free page report (5.5.6.7). */
+typedef void viomb_report_done_t(void *arg, void *cookie);
 
 /*
  * Queues in spec order (5.5.2).  The device numbers them densely: an
@@ -45,12 +54,29 @@ struct viomb_softc {
 	uint64_t		 features;	/* negotiated */
 	struct virtqueue	 inflateq;
 	struct virtqueue	 deflateq;
+	struct virtqueue	 statsq;	/* STATS_VQ */
+	struct virtqueue	 reportq;	/* REPORTING */
+	/* Statistics: one buffer of nstats entries, the same tags always. */
+	uint8_t			*statbuf;
+	bn_paddr_t		 statbuf_pa;
+	uint32_t		 nstats;
+	uint16_t		 stat_tag[BN_MEMSTAT_MAX];
+	uint64_t		 stat_val[BN_MEMSTAT_MAX];	/* last sent */
+	bool			 stats_out;	/* the device holds the buffer */
+	viomb_report_done_t	*report_done;
+	void			*report_arg;
 	/* One page of le32 frame numbers per engine request slot. */
 	uint32_t		 nslots;	/* pages in pfnbuf[] */
 	uint32_t		*pfnbuf[BN_INFLIGHT_MAX];
 	bn_paddr_t		 pfnbuf_pa[BN_INFLIGHT_MAX];
 	uint32_t		 dev_errors;	/* used entries ignored */
 	uint32_t		 errors_said;	/* dev_errors already logged */
+	/* Recovery from device trouble (viomb_reset.c). */
+	bool			 resetting;	/* trouble seen: send nothing */
+	uint32_t		 resets;	/* device resets done */
+	uint32_t		 reset_backoff_ms; /* since the last reset */
+	uint64_t		 reset_at_ms;	/* no reset before this */
+	uint64_t		 reset_requests; /* completions at the last one */
 	volatile uint8_t	 pending;	/* ISR bits seen by viomb_intr() */
 	struct bn_balloon	 balloon;
 };
@@ -62,6 +88,16 @@ struct viomb_config {
 	uint64_t	*bitmap;	/* BN_BITMAP_BYTES(max_pfn), zeroed */
 	uint32_t	 batch_pages;	/* 0: default */
 	uint32_t	 max_inflight;	/* 0: default */
+	uint32_t	 first_batch;	/* 0: none; see struct bn_config */
+	/*
+	 * The OS fills its free pages with poison_val and expects them to
+	 * keep it: accept PAGE_POISON, and REPORTING only together with it.
+	 */
+	bool		 poison;
+	uint32_t	 poison_val;
+	/* Non-NULL: the OS reports free pages (viomb_report()). */
+	viomb_report_done_t *report_done;
+	void		*report_arg;
 };
 
 int viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
@@ -75,6 +111,23 @@ void viomb_detach(struct viomb_softc *sc);
 
 /* Interrupt handler: acknowledges the device; returns 1 if it was ours. */
 int viomb_intr(struct viomb_softc *sc);
+
+/* True when feature bit "bit" (VIRTIO_BALLOON_F_*) was negotiated. */
+bool viomb_has(const struct viomb_softc *sc, int bit);
+
+/*
+ * Free page reporting (5.5.6.7): hand the device "len" bytes of free
+ * memory at "pa" (4 KiB aligned) as one device-writable buffer.  The OS
+ * must not touch the range until report_done(report_arg, cookie) is
+ * called from the worker.  ENODEV without REPORTING, EBUSY when the queue
+ * is full, EINVAL for a bad range.  Buffers go out at viomb_report_kick().
+ */
+int viomb_report(struct viomb_softc *sc, bn_paddr_t pa, uint32_t len,
+    void *cookie) BN_MUST_CHECK;
+void viomb_report_kick(struct viomb_softc *sc);
+
+/* Report buffers the queue can still take; 0 without REPORTING. */
+uint32_t viomb_report_room(const struct viomb_softc *sc);
 
 /* Index of queue "vq" under "features"; -1 when the device has none. */
 int viomb_vq_index(uint64_t features, enum viomb_vq vq);

@@ -7,6 +7,7 @@
 
 #include <ballonet/error.h>
 #include <ballonet/port.h>
+#include <ballonet/str.h>
 
 #include "virtio.h"
 #include "virtio_io.h"
@@ -162,6 +163,34 @@ virtq_init(struct virtqueue *vq, struct virtio_dev *vdev, uint16_t index,
 	return BN_OK;
 }
 
+/*
+ * After a device reset (2.1.2, 3.1.1): the same memory, every descriptor
+ * free again, the indices back at zero, and the queue enabled anew.  The
+ * buffers the device never returned go to "dropped" (may be NULL) with
+ * their cookies.
+ */
+int
+virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg, void *cookie),
+    void *arg)
+{
+	struct virtio_dev *vdev = vq->vdev;
+	size_t i;
+
+	if (vq->mem == NULL)
+		return BN_EINVAL;
+	for (i = 0; dropped != NULL && i < vq->size; i++)
+		if (vq->slot[i].busy)
+			dropped(arg, vq->slot[i].cookie);
+	bn_memzero(vq->mem, virtq_ring_bytes(vq->size));
+	vq->avail_idx = vq->used_last = vq->unkicked = 0;
+	vq->broken = false;
+	virtq_layout(vq);
+	if (vdev->ops->queue_max(vdev, vq->index) < vq->size)
+		return BN_ENODEV;
+	return vdev->ops->queue_enable(vdev, vq->index, vq->size, vq->pa,
+	    vq->pa + vq->avail_off, vq->pa + vq->used_off);
+}
+
 void
 virtq_fini(struct virtqueue *vq)
 {
@@ -170,8 +199,9 @@ virtq_fini(struct virtqueue *vq)
 	virtq_clear(vq);
 }
 
-int
-virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len, void *cookie)
+static int
+virtq_add_flags(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
+    uint16_t flags, void *cookie)
 {
 	volatile uint8_t *d;
 	uint16_t head;
@@ -189,11 +219,11 @@ virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len, void *cookie)
 	vq->slot[head].cookie = cookie;
 	vq->slot[head].busy = true;
 
-	/* 2.7.13.1: one descriptor, device-readable, no chain. */
+	/* 2.7.13.1: one descriptor, no chain. */
 	d = vq->desc + DESC_SIZE * (size_t)head;
 	vio_write64(d + DESC_ADDR, pa);
 	vio_write32(d + DESC_LEN, len);
-	vio_write16(d + DESC_FLAGS, 0);
+	vio_write16(d + DESC_FLAGS, flags);
 	vio_write16(d + DESC_NEXT, 0);
 
 	/* 2.7.13.2: the head goes into the next avail entry. */
@@ -204,6 +234,31 @@ virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len, void *cookie)
 	return BN_OK;
 }
 
+int
+virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len, void *cookie)
+{
+	return virtq_add_flags(vq, pa, len, 0, cookie);
+}
+
+/* 2.7.5: VIRTQ_DESC_F_WRITE marks a buffer the device may write. */
+int
+virtq_add_inbuf(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
+    void *cookie)
+{
+	return virtq_add_flags(vq, pa, len, VIRTQ_DESC_F_WRITE, cookie);
+}
+
+void
+virtq_publish(struct virtqueue *vq)
+{
+	if (vq->mem == NULL || vq->unkicked == 0)
+		return;
+	/* 2.7.13.3.1: the entries must be visible before idx is. */
+	bn_port_mb(vq->vdev->os);
+	vio_write16(vq->avail + RING_IDX, vq->avail_idx);
+	vq->unkicked = 0;
+}
+
 void
 virtq_kick(struct virtqueue *vq)
 {
@@ -211,11 +266,7 @@ virtq_kick(struct virtqueue *vq)
 
 	if (vq->mem == NULL || vq->unkicked == 0)
 		return;
-
-	/* 2.7.13.3.1: the entries must be visible before idx is. */
-	bn_port_mb(vq->vdev->os);
-	vio_write16(vq->avail + RING_IDX, vq->avail_idx);
-	vq->unkicked = 0;
+	virtq_publish(vq);
 
 	/* 2.7.13.4.1: idx must be visible before we look at flags. */
 	bn_port_mb(vq->vdev->os);

@@ -8,7 +8,8 @@
  * allocation but never shown to the device, lies the driver's bookkeeping:
  * one slot per descriptor with its cookie.
  *
- * Each buffer is one device-readable descriptor; no chains, no indirect
+ * Each buffer is one descriptor, device-readable unless added with
+ * virtq_add_inbuf(); no chains, no indirect
  * descriptors, no event index.  The device is not trusted: a used entry
  * naming a descriptor that is out of range, never posted or already
  * returned is dropped and counted in "errors".
@@ -72,6 +73,15 @@ uint16_t virtq_fit_size(uint32_t max);
 int virtq_init(struct virtqueue *vq, struct virtio_dev *vdev, uint16_t index,
     uint16_t size) BN_MUST_CHECK;
 
+/*
+ * Make the queue new again after the device was reset: buffers it never
+ * returned go to "dropped" (unless NULL) with their cookies; all descriptors
+ * free, indices zero, enabled again with the same size.  ENODEV when the
+ * device's maximum is now smaller, or the transport's error.
+ */
+int virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg,
+    void *cookie), void *arg) BN_MUST_CHECK;
+
 /* Release the memory; the device must have been reset first. */
 void virtq_fini(struct virtqueue *vq);
 
@@ -82,6 +92,19 @@ void virtq_fini(struct virtqueue *vq);
  */
 int virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
     void *cookie) BN_MUST_CHECK;
+
+/*
+ * The same for a device-writable buffer (VIRTQ_DESC_F_WRITE), such as the
+ * page ranges of a free page report (VIRTIO 1.2, 5.5.6.7).
+ */
+int virtq_add_inbuf(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
+    void *cookie) BN_MUST_CHECK;
+
+/*
+ * Make the posted buffers visible without notifying: before DRIVER_OK,
+ * where the driver may add buffers but must not notify (3.1.1).
+ */
+void virtq_publish(struct virtqueue *vq);
 
 /* Publish the posted buffers and notify the device unless it declined. */
 void virtq_kick(struct virtqueue *vq);

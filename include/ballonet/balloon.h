@@ -18,6 +18,7 @@
 #ifndef BALLONET_BALLOON_H
 #define BALLONET_BALLOON_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -32,6 +33,11 @@
 #define BN_BATCH_MAX		1024	/* frame numbers per request */
 #define BN_INFLIGHT_MAX		8	/* requests the engine keeps at once */
 #define BN_SAFEGUARD_EXTRA	256	/* pages above the OS reserve; balloon.4 */
+#define BN_OOM_STEP		256	/* pages taken back per OOM step */
+#define BN_OOM_WAIT_MS		1000	/* longest wait for the host's ack */
+
+/* A request unacknowledged this long is reported (once). */
+#define BN_ACK_WARN_MS		10000
 
 /* bn_balloon_run() returns this when only an event can create work. */
 #define BN_RUN_IDLE		UINT64_MAX
@@ -52,6 +58,8 @@ struct bn_request {
 	uint32_t	npfns;		/* frames in pfns[] */
 	bn_pfn_t	pfns[BN_BATCH_MAX];
 	uint32_t	tag;		/* free for the front-end's use */
+	uint64_t	sent_ms;	/* bn_port_now_ms() at submission */
+	bool		late;		/* reported as unacknowledged */
 };
 
 struct bn_balloon;
@@ -81,8 +89,12 @@ struct bn_backend_ops {
 	void	(*set_actual)(void *be, uint64_t pages);
 
 	/*
-	 * The guest itself chose a new target reservation (sysctl).  Xen
-	 * writes memory/target; NULL where the host has no such channel.
+	 * The guest itself chose a new target reservation (sysctl), already
+	 * checked against min and max.  Xen writes memory/target: the host
+	 * then owns that target, and the front-end reports the new wish with
+	 * bn_balloon_set_host_target() (it may do so before returning).
+	 * NULL where the host has no such channel: the engine keeps the
+	 * guest's target itself.
 	 */
 	int	(*set_target)(void *be, uint64_t kib);
 };
@@ -95,10 +107,24 @@ struct bn_config {
 	uint32_t	 batch_pages;	/* frames per request, 1..BN_BATCH_MAX */
 	uint32_t	 max_inflight;	/* requests at once, 1..BN_INFLIGHT_MAX */
 	/*
+	 * Frames in the first inflate request after the host's wish changed,
+	 * doubling with each request up to batch_pages: "actual" moves
+	 * sooner.  0: every request is batch_pages.
+	 */
+	uint32_t	 first_batch;
+	/*
 	 * The spec's rule for virtio without DEFLATE_ON_OOM: never shrink the
 	 * balloon below what the host asked for (VIRTIO 1.2, 5.5.6.1).
 	 */
 	bool		 host_floor;
+	/*
+	 * The host lets the guest take pages back when it runs out of memory
+	 * (virtio DEFLATE_ON_OOM, 5.5.6.1): bn_balloon_reclaim() works.
+	 */
+	bool		 oom_deflate;
+	/* Fill pages with poison_val when they leave the balloon (5.5.6.4). */
+	bool		 poison;
+	uint32_t	 poison_val;
 	void		*os;		/* handle for the port hooks */
 	const struct bn_backend_ops *ops;
 	void		*be;		/* handle for the backend hooks */
@@ -110,12 +136,20 @@ struct bn_stats {
 	uint64_t	alloc_failures;	/* bn_port_page_alloc() refusals */
 	uint64_t	host_refused;	/* frames the host did not accept */
 	uint64_t	requests;	/* requests completed */
+	uint64_t	ack_timeouts;	/* requests unacknowledged BN_ACK_WARN_MS */
+	uint64_t	aborted;	/* frames in flight at a device reset */
+	uint64_t	oom_deflated;	/* pages taken back on OOM */
+	uint64_t	oom_failures;	/* bn_balloon_reclaim() calls that got none */
+	/* Kept by the front-end: */
+	uint64_t	reported;	/* free pages reported (virtio REPORTING) */
+	uint64_t	stats_updates;	/* statistics buffers given to the host */
 };
 
 struct bn_balloon {
 	struct bn_config cfg;
 
 	uint64_t	host_pages;	/* balloon size the host asks for */
+	uint64_t	host_max_kib;	/* reservation the host allows, 0 = RAM */
 	uint64_t	user_kib;	/* target reservation set by the guest, 0 = none */
 	uint64_t	min_kib;	/* reservation never given up (sysctl min) */
 	uint64_t	safeguard_kib;	/* lowest allowed min */
@@ -128,7 +162,13 @@ struct bn_balloon {
 	uint32_t	backoff_ms;	/* current retry delay, 0 = none */
 	uint64_t	warned_goal;	/* goal last warned about, to say it once */
 	uint64_t	next_warn_ms;	/* rate limit of the allocation message */
+	uint64_t	next_host_warn_ms; /* of "more than RAM", for flapping */
 	uint64_t	scan_word;	/* where deflate looks for set bits next */
+	uint32_t	ramp;		/* frames in the next inflate request */
+	bool		oom_hold;	/* no inflating past oom_cap: ... */
+	uint64_t	oom_cap;	/* ... pages, until a new target comes */
+	bool		reclaiming;	/* inside bn_balloon_reclaim() */
+	uint64_t	features;	/* the backend's negotiated bits, for sysctl */
 
 	struct bn_stats	stats;
 	struct bn_request req[BN_INFLIGHT_MAX];
@@ -156,8 +196,43 @@ void bn_balloon_set_host_target(struct bn_balloon *b, uint64_t pages);
 void bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
     uint32_t done);
 
+/*
+ * The OS is out of memory: take up to "pages" pages back from the balloon
+ * (in steps of BN_OOM_STEP) and give them to the OS allocator, waiting for
+ * the host's acknowledgement (MUST_TELL_HOST) for at most BN_OOM_WAIT_MS
+ * per step by polling the backend.  *got (may be NULL) says how many came
+ * back.  The balloon then stays smaller until the host or the guest sets
+ * a new target.  EPERM without cfg.oom_deflate (the spec forbids it, VIRTIO
+ * 1.2 5.5.6.1): nothing changes; ENOMEM: the balloon is empty; ETIMEDOUT:
+ * the host did not answer; EBUSY: called from inside the engine.
+ */
+int bn_balloon_reclaim(struct bn_balloon *b, uint64_t pages, uint64_t *got)
+    BN_MUST_CHECK;
+
+/* The goal, less what OOM reclaim took back; engine/oom.c. */
+uint64_t bn_balloon_oom_goal(const struct bn_balloon *b, uint64_t goal);
+
+/*
+ * The device was reset: every request in flight is lost, and none will be
+ * acknowledged.  Inflate: the host may have discarded the frames, which
+ * then read as zeroes; the guest never wrote them: they go back to the OS.
+ * Deflate: MUST_TELL_HOST was never acknowledged: the frames stay in the
+ * balloon, to be deflated again.  Call after the reset, before any new
+ * request; then report the balloon's size to the device again.
+ */
+void bn_balloon_abort_inflight(struct bn_balloon *b);
+
+/* Age of the oldest unacknowledged request in ms at "now"; 0: none. */
+uint64_t bn_balloon_oldest_ms(const struct bn_balloon *b, uint64_t now);
+
 /* The balloon size the engine is moving toward, in pages. */
 uint64_t bn_balloon_goal(const struct bn_balloon *b);
+
+/*
+ * The most the host lets the guest hold (Xen's maximum reservation, set by
+ * xl mem-max), in KiB; 0 or anything above RAM means RAM.  Lowers "max".
+ */
+void bn_balloon_set_host_max_kib(struct bn_balloon *b, uint64_t kib);
 
 /* Reservations in KiB as balloon.4 defines them. */
 uint64_t bn_balloon_max_kib(const struct bn_balloon *b);
@@ -181,5 +256,13 @@ int bn_balloon_check(const struct bn_balloon *b);
 /* Format and log a message with the instance name in front. */
 void bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
+
+/*
+ * The same for a front-end, before its engine exists too: "name: " and the
+ * message, one line of at most BN_LOG_LINE bytes, to bn_port_log(os).
+ */
+#define BN_LOG_LINE	256
+void bn_vlog(void *os, const char *name, int level, const char *fmt,
+    va_list ap) __attribute__((format(printf, 4, 0)));
 
 #endif /* BALLONET_BALLOON_H */

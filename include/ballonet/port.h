@@ -56,6 +56,13 @@ void bn_port_page_free(void *os, bn_paddr_t pa);
 void bn_port_page_zero(void *os, bn_paddr_t pa);
 
 /*
+ * Fill a page with a 32-bit pattern, repeated, little-endian: the poison
+ * value of VIRTIO_BALLOON_F_PAGE_POISON (VIRTIO 1.2, 5.5.6.4).  Called only
+ * when the OS asked for poisoning (bn_config.poison).
+ */
+void bn_port_page_fill(void *os, bn_paddr_t pa, uint32_t pattern);
+
+/*
  * Free pages the OS must keep for itself (its own low-water mark).  The
  * engine refuses a "min" below this plus BN_SAFEGUARD_EXTRA pages.
  */
@@ -104,6 +111,35 @@ void bn_port_pci_cfg_write(void *os, void *pcidev, uint16_t off, int width,
 /* x86-style I/O ports (legacy virtio-pci BAR 0); width is 1, 2 or 4 bytes. */
 uint32_t bn_port_io_read(void *os, uint32_t port, int width);
 void bn_port_io_write(void *os, uint32_t port, int width, uint32_t val);
+
+/*
+ * Memory statistics for the host (virtio statsq, VIRTIO 1.2, 5.5.6.3).
+ * Tags are the VIRTIO_BALLOON_S_* numbers; bytes unless said otherwise.
+ */
+#define BN_MEMSTAT_SWAP_IN	0	/* bytes swapped in */
+#define BN_MEMSTAT_SWAP_OUT	1	/* bytes swapped out */
+#define BN_MEMSTAT_MAJFLT	2	/* major faults, a count */
+#define BN_MEMSTAT_MINFLT	3	/* minor faults, a count */
+#define BN_MEMSTAT_MEMFREE	4	/* memory not used for anything */
+#define BN_MEMSTAT_MEMTOT	5	/* memory the OS manages */
+#define BN_MEMSTAT_AVAIL	6	/* available to new work, no swapping */
+#define BN_MEMSTAT_CACHES	7	/* quickly reclaimable */
+#define BN_MEMSTAT_HTLB_PGALLOC	8	/* huge page allocations, a count */
+#define BN_MEMSTAT_HTLB_PGFAIL	9	/* failed huge page allocations */
+#define BN_MEMSTAT_MAX		16	/* entries a port may fill */
+
+struct bn_memstat {
+	uint16_t	tag;		/* BN_MEMSTAT_* */
+	uint64_t	val;
+};
+
+/*
+ * Fill up to "max" entries with the statistics the OS really keeps (omit
+ * what it cannot know; never invent a value) and return how many.  Every
+ * call must return the same tags (5.5.6.3): the front-end keeps the set of
+ * the first call.  Worker context; must not block.
+ */
+size_t bn_port_mem_stats(void *os, struct bn_memstat *st, size_t max);
 
 /*
  * Diagnostics.  "msg" is one line without a trailing newline; the engine

@@ -11,6 +11,11 @@
  *	min	KiB	RW	reservation never given up; EPERM below safeguard
  *	max	KiB	RO	guest RAM at boot
  *	target	KiB	RW	reservation aimed for; EPERM outside [min, max]
+ *	features	RO	the backend's negotiated feature bits (virtio:
+ *				1 << VIRTIO_BALLOON_F_*, VERSION_1 included)
+ *	oom_deflated	pages	RO	taken back from the balloon on OOM
+ *	reported	pages	RO	free pages reported to the host
+ *	stats_updates		RO	statistics buffers given to the host
  *
  * An OS shell parses "sysctl" command lines and prints results; these
  * functions do the lookup, the parsing of values and the rules.

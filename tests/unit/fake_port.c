@@ -4,26 +4,50 @@
 
 #include "fake_port.h"
 
+/*
+ * The last RAM and DMA area freed, kept for the next fake_os_init() of
+ * the same size: fuzzers create one per input, and fresh memory costs
+ * a page fault per page.
+ */
+static struct {
+	uint8_t		*ram, *dma;
+	uint64_t	 npages;
+} spare;
+
 void
 fake_os_init(struct fake_os *os, uint64_t npages)
 {
 	memset(os, 0, sizeof(*os));
 	os->npages = npages;
-	os->ram = calloc(npages, 4096);
+	if (spare.ram != NULL && spare.npages == npages) {
+		os->ram = spare.ram;
+		os->dma = spare.dma;
+		spare.ram = spare.dma = NULL;
+	} else {
+		os->ram = malloc((size_t)npages * 4096);
+		os->dma = aligned_alloc(4096, FAKE_DMA_BYTES);
+	}
 	os->used = calloc(npages, sizeof(bool));
-	os->dma = aligned_alloc(4096, FAKE_DMA_BYTES);
-	if (os->ram == NULL || os->used == NULL || os->dma == NULL)
+	os->held = calloc(npages, sizeof(bool));
+	if (os->ram == NULL || os->used == NULL || os->held == NULL ||
+	    os->dma == NULL)
 		abort();
+	memset(os->ram, 0, (size_t)npages * 4096);
 	memset(os->dma, 0, FAKE_DMA_BYTES);
 	os->fail_after = -1;
+	os->dma_fail_after = -1;
 }
 
 void
 fake_os_fini(struct fake_os *os)
 {
-	free(os->ram);
+	free(spare.ram);
+	free(spare.dma);
+	spare.ram = os->ram;
+	spare.dma = os->dma;
+	spare.npages = os->npages;
 	free(os->used);
-	free(os->dma);
+	free(os->held);
 }
 
 void *
@@ -46,6 +70,58 @@ uint64_t
 fake_max_pfn(const struct fake_os *os)
 {
 	return fake_first_pfn() + os->npages;
+}
+
+/* Index of the RAM page at "pa", or npages when it is not RAM. */
+static uint64_t
+ram_index(const struct fake_os *os, bn_paddr_t pa)
+{
+	if (pa < FAKE_RAM_BASE || (pa - FAKE_RAM_BASE) / 4096 >= os->npages)
+		return os->npages;
+	return (pa - FAKE_RAM_BASE) / 4096;
+}
+
+bool
+fake_page_held(const struct fake_os *os, bn_paddr_t pa)
+{
+	uint64_t i = ram_index(os, pa);
+
+	return i < os->npages && os->held[i];
+}
+
+bool
+fake_page_hold(struct fake_os *os, bn_paddr_t pa, bool hold)
+{
+	uint64_t i = ram_index(os, pa);
+	uint8_t *p;
+	size_t k;
+	bool ok = true;
+
+	if (i == os->npages || os->held[i] == hold)
+		return false;
+	p = os->ram + i * 4096;
+	if (!hold) {
+		for (k = 0; k < 4096 && ok; k++)
+			ok = p[k] == FAKE_POISON;
+		if (!ok)
+			os->written++;
+	}
+	memset(p, hold ? FAKE_POISON : 0, 4096);
+	os->held[i] = hold;
+	os->nheld += hold ? 1 : (uint64_t)-1;
+	return ok;
+}
+
+/* The guest touches a page the device holds: a bug of the guest. */
+static void
+check_not_held(struct fake_os *os, uint64_t i, const char *what)
+{
+	if (i >= os->npages || !os->held[i])
+		return;
+	os->reused++;
+	if (getenv("FAKE_PORT_VERBOSE") != NULL)
+		fprintf(stderr, "fake_port: %s of held page %llu\n", what,
+		    (unsigned long long)i);
 }
 
 bool
@@ -80,6 +156,7 @@ bn_port_page_alloc(void *osp, bn_paddr_t *pa)
 	/* Highest free page first, so tests see non-trivial frame numbers. */
 	for (i = os->npages; i-- > 0;) {
 		if (!os->used[i]) {
+			check_not_held(os, i, "alloc");
 			os->used[i] = true;
 			os->nused++;
 			*pa = FAKE_RAM_BASE + i * 4096;
@@ -99,6 +176,7 @@ bn_port_page_free(void *osp, bn_paddr_t pa)
 		os->double_free++;
 		return;
 	}
+	check_not_held(os, i, "free");
 	os->used[i] = false;
 	os->nused--;
 }
@@ -108,8 +186,38 @@ bn_port_page_zero(void *osp, bn_paddr_t pa)
 {
 	struct fake_os *os = osp;
 
+	check_not_held(os, ram_index(os, pa), "zero");
 	memset(fake_pa_to_va(os, pa), 0, 4096);
 	os->zeroed++;
+}
+
+void
+bn_port_page_fill(void *osp, bn_paddr_t pa, uint32_t pattern)
+{
+	struct fake_os *os = osp;
+	uint8_t *p = fake_pa_to_va(os, pa);
+	size_t i;
+
+	for (i = 0; i < 4096; i += 4) {
+		p[i] = (uint8_t)pattern;
+		p[i + 1] = (uint8_t)(pattern >> 8);
+		p[i + 2] = (uint8_t)(pattern >> 16);
+		p[i + 3] = (uint8_t)(pattern >> 24);
+	}
+	os->filled++;
+	os->last_fill = pattern;
+}
+
+size_t
+bn_port_mem_stats(void *osp, struct bn_memstat *st, size_t max)
+{
+	struct fake_os *os = osp;
+	size_t i, n = os->nstats < max ? os->nstats : max;
+
+	os->stats_calls++;
+	for (i = 0; i < n; i++)
+		st[i] = os->stats[i];
+	return n;
 }
 
 uint64_t
@@ -125,6 +233,10 @@ bn_port_dma_alloc(void *osp, size_t bytes, bn_paddr_t *pa)
 	size_t len = (bytes + 4095) & ~(size_t)4095;
 	void *va;
 
+	if (os->dma_fail_after == 0)
+		return NULL;
+	if (os->dma_fail_after > 0)
+		os->dma_fail_after--;
 	if (len > FAKE_DMA_BYTES - os->dma_used)
 		return NULL;
 	va = os->dma + os->dma_used;

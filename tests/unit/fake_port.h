@@ -1,6 +1,12 @@
 /*
  * A test-only OS port: guest "RAM" is a host buffer, the clock moves only
  * when a test advances it, and the allocator can be told to fail.
+ *
+ * Pages a device holds (ballooned, or taken from an inflate request that
+ * is not acknowledged yet) are marked "held" and filled with FAKE_POISON.
+ * Freeing, zeroing or handing out a held page counts in "reused"; a held
+ * page whose poison changed when the device gives it back counts in
+ * "written".  Both must stay zero.
  */
 #ifndef FAKE_PORT_H
 #define FAKE_PORT_H
@@ -14,6 +20,7 @@
 #define FAKE_RAM_BASE	0x100000ull	/* guest-physical address of page 0 */
 #define FAKE_DMA_BASE	0x80000000ull	/* DMA area, outside "RAM" */
 #define FAKE_DMA_BYTES	(1u << 20)
+#define FAKE_POISON	0x5b	/* fills the pages a device holds */
 
 struct fake_os {
 	uint8_t		*ram;		/* npages * 4096 bytes */
@@ -22,14 +29,25 @@ struct fake_os {
 	uint64_t	 nused;
 	uint64_t	 reserved;	/* bn_port_reserved_pages() */
 	long		 fail_after;	/* allocs left before refusals; <0 never */
+	long		 dma_fail_after; /* the same for bn_port_dma_alloc() */
 	uint64_t	 zeroed;	/* bn_port_page_zero() calls */
 	uint64_t	 double_free;	/* frees of pages not handed out */
+	bool		*held;		/* page held by the device */
+	uint64_t	 nheld;
+	uint64_t	 reused;	/* held pages freed, zeroed or handed out */
+	uint64_t	 written;	/* held pages changed while held */
 	uint8_t		*dma;
 	size_t		 dma_used;
 	uint64_t	 now_ms;
 	uint64_t	 wakeups;
 	char		 log[64][256];	/* the last lines logged */
 	unsigned	 nlog;
+	uint64_t	 filled;	/* bn_port_page_fill() calls */
+	uint32_t	 last_fill;	/* its last pattern */
+	/* What bn_port_mem_stats() returns: nstats entries of stats[]. */
+	struct bn_memstat stats[BN_MEMSTAT_MAX + 4];
+	size_t		 nstats;
+	uint64_t	 stats_calls;
 };
 
 void	 fake_os_init(struct fake_os *os, uint64_t npages);
@@ -39,6 +57,14 @@ void	*fake_pa_to_va(struct fake_os *os, bn_paddr_t pa);
 /* Frame number of RAM page i, and the highest frame number + 1. */
 uint64_t fake_first_pfn(void);
 uint64_t fake_max_pfn(const struct fake_os *os);
+/*
+ * The device takes the page at "pa" (true), or gives it back zero-filled
+ * (false), as a host does that discards ballooned memory.  Either way it
+ * returns false when the page was not in the state it expected: not RAM,
+ * held twice, or written while held.
+ */
+bool	 fake_page_hold(struct fake_os *os, bn_paddr_t pa, bool hold);
+bool	 fake_page_held(const struct fake_os *os, bn_paddr_t pa);
 /* True when a logged line contains "needle". */
 bool	 fake_log_contains(const struct fake_os *os, const char *needle);
 unsigned fake_log_count(const struct fake_os *os, const char *needle);

@@ -172,7 +172,8 @@ test_inflate_in_batches(void **state)
 	unsigned i;
 
 	f->be.host_pages = 3000;
-	assert_int_equal(bn_balloon_run(&f->b), BN_RUN_IDLE);
+	/* Woken in time to report requests the host leaves unacknowledged. */
+	assert_int_equal(bn_balloon_run(&f->b), BN_ACK_WARN_MS);
 	assert_int_equal(f->be.nsent, 3);
 	assert_int_equal(f->be.sent[0]->npfns, 1024);
 	assert_int_equal(f->be.sent[2]->npfns, 3000 - 2048);
@@ -478,13 +479,13 @@ test_sysctl_rules(void **state)
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.target", "8192",
 	    &old), BN_OK);
 	/* Enumeration: each node under both prefixes. */
-	assert_int_equal(bn_sysctl_count(&f->b), 12);
+	assert_int_equal(bn_sysctl_count(&f->b), 20);
 	for (i = 0; i < bn_sysctl_count(&f->b); i++) {
 		assert_int_equal(bn_sysctl_name(&f->b, i, name, sizeof(name)),
 		    BN_OK);
 		assert_int_equal(bn_sysctl_read(&f->b, name, &v), BN_OK);
 	}
-	assert_int_equal(bn_sysctl_name(&f->b, 12, name, sizeof(name)),
+	assert_int_equal(bn_sysctl_name(&f->b, 20, name, sizeof(name)),
 	    BN_EINVAL);
 	assert_int_equal(bn_sysctl_name(&f->b, 0, name, 4), BN_ERANGE);
 }
@@ -503,6 +504,35 @@ test_synchronous_backend(void **state)
 	(void)bn_balloon_run(&f->b);
 	assert_int_equal(f->b.pages, 1);
 	assert_int_equal(f->os.nused, 1);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+}
+
+static void
+test_first_batch_ramps_up(void **state)
+{
+	struct fixture *f = *state;
+	struct bn_config cfg = config(f);
+	static const uint32_t want[] = { 128, 256, 512, 1024 };
+	unsigned i;
+
+	cfg.first_batch = 4096;
+	assert_int_equal(bn_balloon_init(&f->b, &cfg), BN_EINVAL);
+	cfg.first_batch = 128;
+	assert_int_equal(bn_balloon_init(&f->b, &cfg), BN_OK);
+	f->be.host_pages = 3000;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->be.nsent, 4);
+	for (i = 0; i < 4; i++)
+		assert_int_equal(f->be.sent[i]->npfns, want[i]);
+	complete_all(f);
+	settle(f);
+	assert_int_equal(f->b.pages, 3000);
+	/* A new wish of the host starts small again. */
+	f->be.host_pages = 5000;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->be.sent[0]->npfns, 128);
+	settle(f);
+	assert_int_equal(f->b.pages, 5000);
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
@@ -526,6 +556,7 @@ main(void)
 		T(test_host_floor),
 		T(test_sysctl_rules),
 		T(test_synchronous_backend),
+		T(test_first_batch_ramps_up),
 #undef T
 	};
 

@@ -1,8 +1,7 @@
 /*
- * The virtio balloon front-end with the real engine, over a fake transport
- * defined here: feature bits, status and config space in RAM, and a fake
- * device that consumes the avail rings, checks the frame numbers it is
- * given and completes the requests.
+ * The virtio balloon front-end with the real engine, over the device model
+ * of tests/harness/devmodel.c: it consumes the avail rings, checks the
+ * frame numbers it is given and completes the requests.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -15,6 +14,7 @@
 
 #include <ballonet/balloon.h>
 
+#include "devmodel.h"
 #include "fake_port.h"
 #include "viomb.h"
 #include "virtio.h"
@@ -22,7 +22,7 @@
 #include "virtqueue.h"
 
 #define RAM_PAGES	4096	/* 16 MiB of fake guest RAM */
-#define NQ		8
+#define NQ		DM_NQ
 #define BIT(n)		(1ull << (n))
 #define F_MTH		BIT(VIRTIO_BALLOON_F_MUST_TELL_HOST)
 #define F_V1		BIT(VIRTIO_F_VERSION_1)
@@ -34,349 +34,65 @@
 #define STATUS_UP	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | \
 			 VIRTIO_STATUS_DRIVER_OK)
 
-struct fq {
-	uint16_t	max;
-	bool		enabled;
-	uint16_t	size;
-	bn_paddr_t	desc, avail, used;
-	uint16_t	avail_seen, used_idx;
-	uint16_t	last_head;
-};
-
-struct fbal {
-	struct virtio_dev vdev;		/* first: ops get a pointer to it */
-	struct fake_os	os;
-	uint64_t	offered, driver_features;
-	uint8_t		status;
-	bool		refuse_features_ok;
-	bool		fixed_size;	/* legacy: size must be max */
-	bool		hold;		/* do not complete on notify */
-	unsigned	resets;
-	uint32_t	num_pages, actual;
-	uint32_t	actual_hist[256];
-	unsigned	nactual;
-	uint8_t		isr;
-	struct fq	q[NQ];
-	bool		ballooned[RAM_PAGES];
-	uint64_t	nballooned;
-	unsigned	inflates, deflates, max_batch;
-	unsigned	bad_frames, not_zeroed;
-
-	struct viomb_config cfg;
-	struct viomb_softc *sc;
-	uint64_t	*bitmap;
-};
-
-static struct fbal *
-fb(struct virtio_dev *d)
-{
-	return (struct fbal *)d;
-}
-
-static void
-f_reset(struct virtio_dev *d)
-{
-	struct fbal *f = fb(d);
-	int i;
-
-	f->status = 0;
-	f->resets++;
-	f->driver_features = 0;
-	for (i = 0; i < NQ; i++) {
-		f->q[i].enabled = false;
-		f->q[i].avail_seen = f->q[i].used_idx = 0;
-	}
-}
-
-static uint8_t
-f_get_status(struct virtio_dev *d)
-{
-	return fb(d)->status;
-}
-
-static void
-f_set_status(struct virtio_dev *d, uint8_t s)
-{
-	struct fbal *f = fb(d);
-
-	if (f->refuse_features_ok)
-		s &= (uint8_t)~VIRTIO_STATUS_FEATURES_OK;
-	f->status = s;
-}
-
-static uint64_t
-f_get_features(struct virtio_dev *d)
-{
-	return fb(d)->offered;
-}
-
-static void
-f_set_features(struct virtio_dev *d, uint64_t v)
-{
-	/* A driver never accepts what was not offered (2.2.1). */
-	assert_int_equal(v & ~fb(d)->offered, 0);
-	fb(d)->driver_features = v;
-}
-
-static uint32_t
-f_config_read32(struct virtio_dev *d, uint32_t off)
-{
-	return off == VIRTIO_BALLOON_CFG_NUM_PAGES ? fb(d)->num_pages :
-	    off == VIRTIO_BALLOON_CFG_ACTUAL ? fb(d)->actual : 0;
-}
-
-static void
-f_config_write32(struct virtio_dev *d, uint32_t off, uint32_t v)
-{
-	struct fbal *f = fb(d);
-
-	assert_int_equal(off, VIRTIO_BALLOON_CFG_ACTUAL);
-	f->actual = v;
-	f->actual_hist[f->nactual++ % 256] = v;
-}
-
-static uint16_t
-f_queue_max(struct virtio_dev *d, uint16_t idx)
-{
-	return idx < NQ ? fb(d)->q[idx].max : 0;
-}
-
-static int
-f_queue_enable(struct virtio_dev *d, uint16_t idx, uint16_t size,
-    bn_paddr_t desc, bn_paddr_t avail, bn_paddr_t used)
-{
-	struct fbal *f = fb(d);
-	struct fq *q;
-
-	if (idx >= NQ || size == 0 || size > f->q[idx].max)
-		return BN_EINVAL;
-	if (f->fixed_size && size != f->q[idx].max)
-		return BN_EINVAL;
-	q = &f->q[idx];
-	q->enabled = true;
-	q->size = size;
-	q->desc = desc;
-	q->avail = avail;
-	q->used = used;
-	return BN_OK;
-}
-
-static uint8_t *
-va(struct fbal *f, bn_paddr_t pa)
-{
-	uint8_t *p = fake_pa_to_va(&f->os, pa);
-
-	assert_non_null(p);
-	return p;
-}
-
-static bool
-page_is_zero(const uint8_t *p)
-{
-	size_t i;
-
-	for (i = 0; i < BN_PAGE_SIZE; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
-/* What a device does with one frame number (5.5.6). */
-static void
-dev_frame(struct fbal *f, int qi, uint32_t pfn)
-{
-	uint64_t i = pfn - fake_first_pfn();
-
-	if (pfn < fake_first_pfn() || i >= RAM_PAGES) {
-		f->bad_frames++;
-		return;
-	}
-	if (qi == 0) {
-		if (f->ballooned[i])
-			f->bad_frames++;
-		if (!page_is_zero(f->os.ram + i * BN_PAGE_SIZE))
-			f->not_zeroed++;
-		f->ballooned[i] = true;
-		f->nballooned++;
-	} else {
-		if (!f->ballooned[i])
-			f->bad_frames++;
-		f->ballooned[i] = false;
-		f->nballooned--;
-	}
-}
-
-static void
-dev_used(struct fbal *f, struct fq *q, uint32_t id)
-{
-	uint8_t *e = va(f, q->used) + 4 + 8 * (q->used_idx % q->size);
-
-	vio_write32(e, id);
-	vio_write32(e + 4, 0);
-	q->used_idx++;
-	vio_write16(va(f, q->used) + 2, q->used_idx);
-	f->isr |= VIRTIO_ISR_QUEUE;
-}
-
-/* Handle every new buffer on inflateq (0) or deflateq (1). */
-static void
-dev_process(struct fbal *f, int qi)
-{
-	struct fq *q = &f->q[qi];
-	uint16_t idx, head;
-	uint8_t *d, *buf;
-	uint32_t len, i;
-
-	assert_true(q->enabled);
-	idx = vio_read16(va(f, q->avail) + 2);
-	while (q->avail_seen != idx) {
-		head = vio_read16(va(f, q->avail) + 4 +
-		    2 * (q->avail_seen++ % q->size));
-		assert_true(head < q->size);
-		d = va(f, q->desc) + 16 * head;
-		assert_int_equal(vio_read16(d + 12), 0);  /* readable, alone */
-		len = vio_read32(d + 8);
-		assert_int_equal(len % 4, 0);
-		buf = va(f, *(uint64_t *)d);
-		for (i = 0; i < len / 4; i++)
-			dev_frame(f, qi, vio_read32(buf + 4 * i));
-		if (len / 4 > f->max_batch)
-			f->max_batch = len / 4;
-		if (qi == 0)
-			f->inflates++;
-		else
-			f->deflates++;
-		q->last_head = head;
-		dev_used(f, q, head);
-	}
-}
-
-static void
-f_notify(struct virtio_dev *d, uint16_t idx)
-{
-	struct fbal *f = fb(d);
-
-	assert_true(idx < 2);
-	assert_true(f->status & VIRTIO_STATUS_DRIVER_OK);
-	if (!f->hold)
-		dev_process(f, idx);
-}
-
-static uint8_t
-f_isr(struct virtio_dev *d)
-{
-	uint8_t v = fb(d)->isr;
-
-	fb(d)->isr = 0;
-	return v;
-}
-
-static const struct virtio_transport_ops f_ops = {
-	.name = "fake",
-	.reset = f_reset,
-	.get_status = f_get_status,
-	.set_status = f_set_status,
-	.get_features = f_get_features,
-	.set_features = f_set_features,
-	.config_read32 = f_config_read32,
-	.config_write32 = f_config_write32,
-	.queue_max = f_queue_max,
-	.queue_enable = f_queue_enable,
-	.notify = f_notify,
-	.isr = f_isr,
-};
-
 static int
 setup(void **state)
 {
-	struct fbal *f = calloc(1, sizeof(*f));
-	int i;
-
-	assert_non_null(f);
-	fake_os_init(&f->os, RAM_PAGES);
-	/* Dirty RAM, so that the device can see whether pages were zeroed. */
-	memset(f->os.ram, 0xaa, (size_t)RAM_PAGES * BN_PAGE_SIZE);
-	f->vdev.ops = &f_ops;
-	f->vdev.os = &f->os;
-	f->vdev.device_id = VIRTIO_ID_BALLOON;
-	f->vdev.modern = true;
-	f->offered = F_MTH | F_V1;
-	for (i = 0; i < NQ; i++)
-		f->q[i].max = 128;		/* QEMU's balloon queues */
-	f->sc = calloc(1, sizeof(*f->sc));
-	f->bitmap = calloc(1, BN_BITMAP_BYTES(fake_max_pfn(&f->os)));
-	assert_non_null(f->sc);
-	assert_non_null(f->bitmap);
-	f->cfg = (struct viomb_config){
-		.name = "viomb0",
-		.ram_pages = RAM_PAGES,
-		.max_pfn = fake_max_pfn(&f->os),
-		.bitmap = f->bitmap,
-	};
-	*state = f;
+	*state = dm_new(RAM_PAGES);
 	return 0;
 }
 
 static int
 teardown(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
+	unsigned violations = f->violations;
 
-	fake_os_fini(&f->os);
-	free(f->sc);
-	free(f->bitmap);
-	free(f);
+	dm_free(f);
+	assert_int_equal(violations, 0);
 	return 0;
 }
 
 static int
-attach(struct fbal *f)
+attach(struct devmodel *f)
 {
-	return viomb_attach(f->sc, &f->vdev, &f->cfg);
+	return dm_attach(f);
 }
 
-/* Run the worker until the balloon settles; false if it never does. */
 static bool
-settle(struct fbal *f)
+settle(struct devmodel *f)
 {
-	int i;
-
-	for (i = 0; i < 1000; i++) {
-		bn_balloon_run(&f->sc->balloon);
-		if (bn_balloon_settled(&f->sc->balloon))
-			return true;
-	}
-	return false;
+	return dm_settle(f, 1000);
 }
 
 /* The device's view and the engine's agree, page by page. */
 static void
-assert_consistent(struct fbal *f)
+assert_consistent(struct devmodel *f)
 {
-	uint64_t i;
+	const char *why = dm_check(f);
 
-	assert_int_equal(bn_balloon_check(&f->sc->balloon), BN_OK);
-	assert_int_equal(f->nballooned, f->sc->balloon.pages);
-	assert_int_equal(f->actual, f->sc->balloon.pages);
-	assert_int_equal(f->os.nused, f->nballooned);
-	for (i = 0; i < RAM_PAGES; i++)
-		assert_int_equal(f->ballooned[i], f->os.used[i]);
-	assert_int_equal(f->bad_frames, 0);
-	assert_int_equal(f->not_zeroed, 0);
+	if (why != NULL)
+		fail_msg("%s", why);
+	assert_int_equal(f->os.nheld, f->sc->balloon.pages);
+	assert_int_equal(f->os.nused, f->os.nheld);
 }
 
-/* 3.1.1 on a modern device offering everything: only MTH and V1 taken. */
+/*
+ * 3.1.1 on a modern device offering everything: MTH, V1 and
+ * DEFLATE_ON_OOM taken; stats, poison and reporting only when the OS has
+ * them (tests/unit/test_features.c), free page hinting never.
+ */
 static void
 test_attach_modern(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
+	uint64_t want = F_MTH | F_V1 | BIT(VIRTIO_BALLOON_F_DEFLATE_ON_OOM);
 	int i;
 
 	f->offered |= F_OPTIONAL;
 	f->num_pages = 7;
 	assert_int_equal(attach(f), BN_OK);
-	assert_int_equal(f->driver_features, F_MTH | F_V1);
-	assert_int_equal(f->sc->features, F_MTH | F_V1);
+	assert_int_equal(f->driver_features, want);
+	assert_int_equal(f->sc->features, want);
 	assert_int_equal(f->status, STATUS_UP | VIRTIO_STATUS_FEATURES_OK);
 	assert_int_equal(f->resets, 1);
 	/* Optional queues not negotiated: only indices 0 and 1 exist. */
@@ -384,7 +100,8 @@ test_attach_modern(void **state)
 	for (i = 2; i < NQ; i++)
 		assert_false(f->q[i].enabled);
 	assert_int_equal(f->q[0].size, 128);
-	assert_true(f->sc->balloon.cfg.host_floor);
+	assert_false(f->sc->balloon.cfg.host_floor);
+	assert_true(f->sc->balloon.cfg.oom_deflate);
 	assert_int_equal(f->sc->balloon.cfg.batch_pages, BN_BATCH_MAX);
 	assert_int_equal(f->sc->balloon.cfg.max_inflight, BN_INFLIGHT_MAX);
 	assert_int_equal(f->sc->balloon.host_pages, 7);
@@ -397,14 +114,14 @@ test_attach_modern(void **state)
 static void
 test_attach_without_mth(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->offered = F_V1;
 	assert_int_equal(attach(f), BN_OK);
 	assert_int_equal(f->driver_features, F_V1);
 	f->num_pages = 100;
 	assert_true(settle(f));
-	assert_int_equal(f->nballooned, 100);
+	assert_int_equal(f->os.nheld, 100);
 	assert_consistent(f);
 }
 
@@ -412,7 +129,7 @@ test_attach_without_mth(void **state)
 static void
 test_attach_legacy(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->vdev.modern = false;
 	f->fixed_size = true;
@@ -428,7 +145,7 @@ test_attach_legacy(void **state)
 static void
 test_features_ok_refused(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->refuse_features_ok = true;
 	assert_int_equal(attach(f), BN_ENODEV);
@@ -443,7 +160,7 @@ test_features_ok_refused(void **state)
 static void
 test_modern_without_version1(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->offered = F_MTH;
 	assert_int_equal(attach(f), BN_ENODEV);
@@ -454,7 +171,7 @@ test_modern_without_version1(void **state)
 static void
 test_wrong_device(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->vdev.device_id = 1;
 	assert_int_equal(attach(f), BN_ENODEV);
@@ -466,24 +183,24 @@ test_wrong_device(void **state)
 static void
 test_inflate_deflate(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	assert_int_equal(attach(f), BN_OK);
 	f->num_pages = 3000;
 	assert_true(settle(f));
-	assert_int_equal(f->nballooned, 3000);
+	assert_int_equal(f->os.nheld, 3000);
 	assert_int_equal(f->max_batch, BN_BATCH_MAX);
 	assert_int_equal(f->inflates, 3);
 	assert_consistent(f);
 
 	f->num_pages = 1000;
 	assert_true(settle(f));
-	assert_int_equal(f->nballooned, 1000);
+	assert_int_equal(f->os.nheld, 1000);
 	assert_consistent(f);
 
 	f->num_pages = 0;
 	assert_true(settle(f));
-	assert_int_equal(f->nballooned, 0);
+	assert_int_equal(f->os.nheld, 0);
 	assert_int_equal(f->actual, 0);
 	assert_consistent(f);
 	assert_int_equal(f->os.double_free, 0);
@@ -493,7 +210,7 @@ test_inflate_deflate(void **state)
 static void
 test_actual_after_each_batch(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	unsigned i;
 
 	f->cfg.batch_pages = 100;
@@ -521,7 +238,7 @@ test_actual_after_each_batch(void **state)
 static void
 test_pfns_match(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	struct bn_request *req = &f->sc->balloon.req[0];
 	uint32_t i;
 
@@ -543,11 +260,11 @@ test_pfns_match(void **state)
 	assert_int_equal(f->actual, 0);
 
 	/* No interrupt either: polling alone finds the completion. */
-	dev_process(f, 0);
+	dm_process(f, 0);
 	f->isr = 0;
 	f->hold = false;
 	assert_true(settle(f));
-	assert_int_equal(f->nballooned, 16);
+	assert_int_equal(f->os.nheld, 16);
 	assert_consistent(f);
 }
 
@@ -581,7 +298,7 @@ test_queue_numbering(void **state)
 static void
 test_queue_sizes(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->q[0].max = 100;
 	f->q[1].max = 4;
@@ -599,7 +316,7 @@ test_queue_sizes(void **state)
 static void
 test_queue_size_fixed(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->fixed_size = true;
 	f->q[0].max = 100;
@@ -611,7 +328,7 @@ test_queue_size_fixed(void **state)
 static void
 test_queue_missing(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->q[1].max = 0;
 	assert_int_equal(attach(f), BN_ENODEV);
@@ -623,7 +340,7 @@ test_queue_missing(void **state)
 static void
 test_config_too_large(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->cfg.batch_pages = BN_BATCH_MAX + 1;
 	assert_int_equal(attach(f), BN_EINVAL);
@@ -635,7 +352,7 @@ test_config_too_large(void **state)
 static void
 test_engine_refuses(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 
 	f->cfg.bitmap = NULL;
 	assert_int_equal(attach(f), BN_EINVAL);
@@ -647,15 +364,15 @@ test_engine_refuses(void **state)
 static void
 test_bogus_completion(void **state)
 {
-	struct fbal *f = *state;
-	struct fq *q = &f->q[0];
+	struct devmodel *f = *state;
+	struct dm_queue *q = &f->q[0];
 
 	f->cfg.batch_pages = 10;
 	assert_int_equal(attach(f), BN_OK);
 	f->num_pages = 10;
 	assert_true(settle(f));
-	dev_used(f, q, q->last_head);	/* again */
-	dev_used(f, q, 200);		/* out of range */
+	dm_push_used(f, 0, q->last_head, 0);	/* again */
+	dm_push_used(f, 0, 200, 0);		/* out of range */
 	bn_balloon_run(&f->sc->balloon);
 	assert_int_equal(f->sc->balloon.pages, 10);
 	assert_int_equal(f->sc->balloon.stats.requests, 1);
@@ -672,7 +389,7 @@ test_bogus_completion(void **state)
 static void
 test_pfn_above_32_bits(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	struct bn_request *req = &f->sc->balloon.req[0];
 	const struct bn_backend_ops *ops;
 
@@ -684,7 +401,7 @@ test_pfn_above_32_bits(void **state)
 	req->pfns[1] = 1ull << 32;
 	req->busy = true;
 	assert_int_equal(ops->submit(f->sc, req), BN_ERANGE);
-	assert_int_equal(vio_read16(va(f, f->q[0].avail) + 2), 0);
+	assert_int_equal(vio_read16(dm_va(f, f->q[0].avail) + 2), 0);
 	assert_true(fake_log_contains(&f->os,
 	    "viomb0: frame 0x100000000 beyond 32 bits"));
 	assert_null(ops->set_target);
@@ -695,7 +412,7 @@ test_pfn_above_32_bits(void **state)
 static void
 test_submit_busy(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	struct bn_request *req = &f->sc->balloon.req[1];
 	static int cookie;
 
@@ -721,7 +438,7 @@ test_submit_busy(void **state)
 static void
 test_intr(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	uint64_t wakeups;
 
 	assert_int_equal(attach(f), BN_OK);
@@ -738,7 +455,7 @@ test_intr(void **state)
 	/* The worker reads num_pages and clears pending. */
 	assert_true(settle(f));
 	assert_int_equal(f->sc->pending & VIRTIO_ISR_CONFIG, 0);
-	assert_int_equal(f->nballooned, 50);
+	assert_int_equal(f->os.nheld, 50);
 	assert_consistent(f);
 }
 
@@ -750,7 +467,7 @@ test_intr(void **state)
 static void
 test_mmio_probe(void **state)
 {
-	struct fbal *f = *state;
+	struct devmodel *f = *state;
 	struct virtio_dev d;
 	bn_paddr_t pa;
 	uint8_t *r = bn_port_dma_alloc(&f->os, 4096, &pa);

@@ -1,0 +1,348 @@
+/*
+ * ballonet: helpers shared by the verbs (see cli.h).
+ */
+#include "cli.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int
+fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fflush(stdout);
+	fputs("ballonet: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int
+usage_fail(const char *verb, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return fail(EXIT_USAGE, "%s%s%s; see 'ballonet %s%s--help'",
+	    verb ? verb : "", verb ? ": " : "", msg, verb ? verb : "",
+	    verb ? " " : "");
+}
+
+int
+bad_option(const char *verb, char **argv)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt != 0 && strncmp(arg, "--", 2) != 0)
+		return usage_fail(verb, "unknown option or missing value: -%c",
+		    optopt);
+	return usage_fail(verb, "unknown option or missing value: %s", arg);
+}
+
+static int
+parse_count(const char *text, long *count)
+{
+	char *end;
+
+	if (text[0] < '1' || text[0] > '9')
+		return -1;
+	*count = strtol(text, &end, 10);
+	return *end != '\0' || *count <= 0 || *count > 1000000 ? -1 : 0;
+}
+
+/* Store ARG, the value of option P of VERB; EXIT_OK or EXIT_USAGE. */
+static int
+set_option(const char *verb, const struct opt *p, const char *arg)
+{
+	if (p->kind == OPT_FLAG) {
+		*(bool *)p->value = true;
+		return EXIT_OK;
+	}
+	if (p->kind == OPT_COUNT) {
+		if (parse_count(arg, p->value) != 0)
+			return usage_fail(verb, "--%s '%s' is not a positive number",
+			    p->name, arg);
+		return EXIT_OK;
+	}
+	if (parse_seconds(arg, p->value) == 0 &&
+	    *(int *)p->value >= p->min * 1000)
+		return EXIT_OK;
+	if (p->min == 0)
+		return usage_fail(verb, "--%s '%s' is not a number of seconds",
+		    p->name, arg);
+	return usage_fail(verb, "--%s '%s' is not a number of seconds, at "
+	    "least %d", p->name, arg, p->min);
+}
+
+int
+parse_options(const char *verb, const char *cmd, void (*help)(void),
+    const struct opt *opts, int argc, char **argv)
+{
+	struct option longopts[OPTS_MAX + 2] = { { 0 } };
+	char shortopts[2 * OPTS_MAX + 2], *s = shortopts;
+	const struct opt *p;
+	size_t n;
+	int c, r;
+
+	for (n = 0; opts[n].name != NULL; n++) {
+		assert(n < OPTS_MAX);
+		p = &opts[n];
+		longopts[n] = (struct option){ p->name, p->kind == OPT_FLAG ?
+		    no_argument : required_argument, NULL, p->key };
+		*s++ = p->key;
+		if (p->kind != OPT_FLAG)
+			*s++ = ':';
+	}
+	longopts[n] = (struct option){ "help", no_argument, NULL, 'h' };
+	strcpy(s, "h");
+	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		if (c == 'h') {
+			help();
+			return -1;
+		}
+		for (p = opts; p->name != NULL && p->key != c; p++)
+			continue;
+		if (p->name == NULL)
+			return bad_option(cmd, argv);
+		if ((r = set_option(verb, p, optarg)) != EXIT_OK)
+			return r;
+	}
+	return EXIT_OK;
+}
+
+int
+verb_options(const struct verb *verb, void (*help)(void),
+    const struct opt *opts, int argc, char **argv)
+{
+	int r = parse_options(verb->name, verb->name, help, opts, argc, argv);
+
+	if (r != EXIT_OK)
+		return r;
+	if (argc - optind < verb->min_args)
+		return usage_fail(verb->name, "missing operand");
+	if (argc - optind > verb->max_args)
+		return usage_fail(verb->name, "too many operands");
+	return EXIT_OK;
+}
+
+int
+parse_seconds(const char *text, int *ms)
+{
+	char *end;
+	double s;
+
+	if (text[0] < '0' || text[0] > '9')
+		return -1;
+	errno = 0;
+	s = strtod(text, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(s) || s > 86400.0 * 7)
+		return -1;
+	*ms = (int)(s * 1000.0 + 0.5);
+	return 0;
+}
+
+const char *
+vm_label(const struct vm *vm)
+{
+	return vm->name[0] ? vm->name : vm->qmp;
+}
+
+int
+vm_resolve(const char *arg, struct vm *vm)
+{
+	char root[PATH_MAX];
+
+	if (strchr(arg, '/') != NULL) {
+		if (vm_find_by_socket(arg, vm) == 0)
+			return EXIT_OK;	/* one of ours, addressed by path */
+		memset(vm, 0, sizeof(*vm));
+		if (strlen(arg) >= sizeof(vm->qmp))
+			return fail(EXIT_NOVM, "%s: path too long", arg);
+		strcpy(vm->qmp, arg);
+		return EXIT_OK;
+	}
+	if (vm_load(arg, vm) == 0)
+		return EXIT_OK;
+	if (rundir_root(root, sizeof(root)) != 0)
+		root[0] = '\0';
+	if (errno == EINVAL)
+		return fail(EXIT_NOVM, "%s: %s/%s/vm.json is damaged; remove the "
+		    "VM with 'ballonet vm stop %s'", arg, root, arg, arg);
+	return fail(EXIT_NOVM, "%s: no such VM in %s; see 'ballonet vm list', "
+	    "or give a QMP socket path (with a '/', e.g. ./qmp.sock)", arg,
+	    root);
+}
+
+int
+vm_connect(const struct vm *vm, struct qmp *q, int timeout_ms)
+{
+	int r = qmp_connect(q, vm->qmp, timeout_ms);
+
+	if (r == QMP_OK)
+		return EXIT_OK;
+	if (r == QMP_ETIMEDOUT)
+		return fail(EXIT_TIMEOUT, "%s: QEMU did not greet on %s; it serves "
+		    "one client per QMP socket: is another client connected?",
+		    vm_label(vm), vm->qmp);
+	if (r != QMP_ESYS || strcmp(q->sys_call, "connect") != 0)
+		return qmp_fail(q, r, vm, "the greeting");
+	switch (q->sys_errno) {
+	case ENOENT:
+		return fail(EXIT_NOVM, "%s: no QMP socket at %s; is the VM "
+		    "running? (see 'ballonet vm list')", vm_label(vm), vm->qmp);
+	case ECONNREFUSED:
+		if (vm->name[0] != '\0')
+			return fail(EXIT_NOVM, "%s: nothing listens on %s: QEMU has "
+			    "exited; clean up with 'ballonet vm stop %s'",
+			    vm->name, vm->qmp, vm->name);
+		return fail(EXIT_NOVM, "%s: nothing listens there: QEMU has "
+		    "exited", vm->qmp);
+	default:
+		return fail(EXIT_NOVM, "%s: cannot connect to %s: %s",
+		    vm_label(vm), vm->qmp, strerror(q->sys_errno));
+	}
+}
+
+int
+vm_open(const char *arg, struct vm *vm, struct qmp *q)
+{
+	int r;
+
+	if ((r = vm_resolve(arg, vm)) != EXIT_OK)
+		return r;
+	return vm_connect(vm, q, QMP_TIMEOUT_MS);
+}
+
+int
+qmp_fail(const struct qmp *q, int status, const struct vm *vm,
+    const char *what)
+{
+	const char *name = vm_label(vm);
+
+	switch (status) {
+	case QMP_EEOF:
+		return fail(EXIT_GONE, "%s: QEMU closed the QMP connection "
+		    "during %s: it has exited or was killed", name, what);
+	case QMP_ETIMEDOUT:
+		return fail(EXIT_TIMEOUT, "%s: QEMU did not answer %s in time; "
+		    "is it stopped (SIGSTOP) or overloaded?", name, what);
+	case QMP_EPROTO:
+		return fail(EXIT_QEMU, "%s: QEMU's answer to %s is not QMP (%s); "
+		    "is %s a QMP socket?", name, what, q->proto, vm->qmp);
+	case QMP_EPEER:
+		if (strcmp(q->err_class, "DeviceNotActive") == 0)
+			return fail(EXIT_NOBALLOON, "%s: no balloon device (QEMU: "
+			    "%s); start QEMU with -device virtio-balloon-pci",
+			    name, q->err_desc);
+		return fail(EXIT_QEMU, "%s: QEMU refused %s: %s (%s)", name,
+		    what, q->err_desc, q->err_class);
+	default:
+		return fail(EXIT_LOCAL, "%s: %s failed during %s: %s", name,
+		    q->sys_call, what, strerror(q->sys_errno));
+	}
+}
+
+int
+vm_execute(struct qmp *q, const struct vm *vm, const char *what,
+    const char *cmd, json_t *args, json_t **ret)
+{
+	int r = qmp_execute(q, cmd, args, ret, QMP_TIMEOUT_MS);
+
+	if (r != QMP_OK)
+		return qmp_fail(q, r, vm, what != NULL ? what : cmd);
+	return EXIT_OK;
+}
+
+int
+vm_await_event(struct qmp *q, const struct vm *vm, int ms, const char *what)
+{
+	json_t *event;
+	int r = qmp_next_event(q, &event, ms);
+
+	if (r == QMP_OK)
+		json_decref(event);
+	else if (r != QMP_ETIMEDOUT)
+		return qmp_fail(q, r, vm, what);
+	return EXIT_OK;
+}
+
+static int
+get_bytes(json_t *obj, const char *key, uint64_t *bytes)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*bytes = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+int
+query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes)
+{
+	uint64_t base, plugged = 0;
+	json_t *ret;
+	int r;
+
+	r = vm_execute(q, vm, NULL, "query-memory-size-summary", NULL, &ret);
+	if (r != EXIT_OK)
+		return r;
+	r = get_bytes(ret, "base-memory", &base);
+	get_bytes(ret, "plugged-memory", &plugged);
+	json_decref(ret);
+	if (r != 0)
+		return fail(EXIT_QEMU, "%s: query-memory-size-summary has no "
+		    "base-memory", vm_label(vm));
+	*bytes = base + plugged;
+	return EXIT_OK;
+}
+
+int
+query_actual(struct qmp *q, const struct vm *vm, uint64_t *bytes)
+{
+	json_t *ret;
+	int r;
+
+	if ((r = vm_execute(q, vm, NULL, "query-balloon", NULL, &ret)) != EXIT_OK)
+		return r;
+	r = get_bytes(ret, "actual", bytes);
+	json_decref(ret);
+	if (r != 0)
+		return fail(EXIT_QEMU, "%s: query-balloon has no actual",
+		    vm_label(vm));
+	return EXIT_OK;
+}
+
+void
+print_json(json_t *value)
+{
+	char *text = json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY);
+
+	if (text != NULL)
+		puts(text);
+	free(text);
+	json_decref(value);
+	fflush(stdout);
+}
+
+char *
+utc_format(char *buf, size_t len, const char *fmt, time_t t)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, len, fmt, &tm);
+	return buf;
+}

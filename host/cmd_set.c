@@ -1,0 +1,163 @@
+/*
+ * ballonet set: set a VM's logical memory size, and optionally wait for
+ * the guest to get there.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "size.h"
+
+#define PAGE_SIZE	4096u	/* the unit of the balloon's num_pages */
+#define POLL_MS		500	/* query-balloon between (rate-limited) events */
+
+static void
+help(void)
+{
+	printf("ballonet set VM SIZE [--wait] [--timeout S]\n"
+	    "\n"
+	    "Set the logical memory size of VM (its RAM minus the balloon), as\n"
+	    "QEMU's balloon command and 'xm mem-set' mean it.  SIZE is a number\n"
+	    "with a unit B, K, M, G or T; a bare number is MiB.  It must be\n"
+	    "above zero and at most the VM's RAM.\n"
+	    "\n"
+	    "  -w, --wait        wait until the guest reaches SIZE, showing\n"
+	    "                    progress (a bar on a terminal, lines otherwise)\n"
+	    "  -t, --timeout S   give up waiting after S seconds (default 60)\n"
+	    "                    and exit with status 5\n"
+	    "  -h, --help        show this help\n");
+}
+
+/* What query-balloon reports once the guest has done all it was asked. */
+static uint64_t
+expected_actual(uint64_t ram, uint64_t size)
+{
+	return ram - (ram - size) / PAGE_SIZE * PAGE_SIZE;
+}
+
+/* Progress, in MiB with one decimal: exact sizes would jitter. */
+static void
+show(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long ms)
+{
+	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	uint64_t span = from > goal ? from - goal : goal - from;
+	uint64_t done = from > actual ? from - actual : actual - from;
+	unsigned pct = span ? (unsigned)(done >= span ? 100 : done * 100 / span)
+	    : 100;
+
+	snprintf(a, sizeof(a), "%.1f MiB", actual / 1048576.0);
+	snprintf(g, sizeof(g), "%.1f MiB", goal / 1048576.0);
+	if (!tty) {
+		printf("%lld.%03lld s: actual %s, target %s\n", ms / 1000,
+		    ms % 1000, a, g);
+	} else {
+		char bar[31];
+		memset(bar, '#', pct * 30 / 100);
+		memset(bar + pct * 30 / 100, '.', 30 - pct * 30 / 100);
+		bar[30] = '\0';
+		printf("\r[%s] %3u%% %s -> %s   ", bar, pct, a, g);
+	}
+	fflush(stdout);
+}
+
+/* Wait until query-balloon says GOAL; show each change on the way. */
+static int
+wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
+{
+	long long start = qmp_now_ms(), deadline = start + timeout_ms;
+	bool tty = isatty(STDOUT_FILENO);
+	uint64_t from = 0, actual, last = UINT64_MAX;
+	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+
+	for (;;) {
+		int r = query_actual(q, vm, &actual);
+		if (r != EXIT_OK)
+			return r;
+		if (last == UINT64_MAX)
+			from = actual;
+		if (actual != last)
+			show(tty, from, actual, goal, qmp_now_ms() - start);
+		last = actual;
+		if (actual == goal)
+			break;
+		long long left = deadline - qmp_now_ms();
+		if (left <= 0) {
+			if (tty)
+				putchar('\n');
+			return fail(EXIT_TIMEOUT, "%s: reached %s, not %s, in %.1f s; "
+			    "the guest's balloon driver is missing, slow or out of "
+			    "memory (see 'ballonet info %s')", vm_label(vm),
+			    size_format(actual, a, sizeof(a)),
+			    size_format(goal, g, sizeof(g)), timeout_ms / 1000.0,
+			    vm_label(vm));
+		}
+		r = vm_await_event(q, vm, left < POLL_MS ? (int)left : POLL_MS,
+		    "the wait");
+		if (r != EXIT_OK)
+			return r;
+	}
+	if (tty)
+		putchar('\n');
+	printf("%s: reached %s in %.1f s\n", vm_label(vm),
+	    size_format(goal, g, sizeof(g)), (qmp_now_ms() - start) / 1000.0);
+	return EXIT_OK;
+}
+
+/* Ask QEMU for SIZE; remember it as the target of a VM we started. */
+static int
+request(struct qmp *q, struct vm *vm, uint64_t size)
+{
+	int r = vm_execute(q, vm, "the balloon command", "balloon",
+	    json_pack("{s:I}", "value", (json_int_t)size), NULL);
+
+	if (r != EXIT_OK)
+		return r;
+	if (vm->dir[0] != '\0') {
+		vm->target = size;
+		if (vm_save(vm) != 0)
+			fprintf(stderr, "ballonet: %s: warning: cannot record the "
+			    "target in %s/vm.json: %m\n", vm->name, vm->dir);
+	}
+	return EXIT_OK;
+}
+
+int
+cmd_set(const struct verb *verb, int argc, char **argv)
+{
+	int timeout_ms = 60000, r;
+	bool wait = false;
+	const struct opt opts[] = {
+		{ "wait",    'w', OPT_FLAG,    &wait,       0 },
+		{ "timeout", 't', OPT_SECONDS, &timeout_ms, 0 },
+		{ 0 }
+	};
+	uint64_t size, ram;
+	char s1[SIZE_BUFLEN];
+	struct qmp q;
+	struct vm vm;
+
+	if ((r = verb_options(verb, help, opts, argc, argv)) != EXIT_OK)
+		return r < 0 ? EXIT_OK : r;
+	if (size_parse(argv[optind + 1], &size) != 0)
+		return usage_fail(verb->name, "size '%s' is malformed: give a "
+		    "number with a unit B, K, M, G or T, e.g. 512M",
+		    argv[optind + 1]);
+	if (size == 0)
+		return fail(EXIT_RANGE, "set: a size of zero would take all of "
+		    "the guest's memory; give a size above zero");
+	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
+		return r;
+	r = query_ram(&q, &vm, &ram);
+	if (r == EXIT_OK && size > ram)
+		r = fail(EXIT_RANGE, "%s: %s is above the VM's RAM (%s); the "
+		    "balloon can only take memory away, give at most that",
+		    vm_label(&vm), argv[optind + 1], size_format(ram, s1, sizeof(s1)));
+	if (r == EXIT_OK)
+		r = request(&q, &vm, size);
+	if (r == EXIT_OK && wait)
+		r = wait_actual(&q, &vm, expected_actual(ram, size), timeout_ms);
+	qmp_close(&q);
+	return r;
+}

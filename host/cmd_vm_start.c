@@ -1,0 +1,504 @@
+/*
+ * ballonet vm start: run QEMU as a daemon for a new VM of the run directory.
+ *
+ * The sequence: check the options, make the VM's directory, record vm.json,
+ * run QEMU (it daemonizes and writes its pid), wait until QMP answers.  If
+ * any step fails, QEMU is killed and the directory removed.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "size.h"
+
+#define MAX_EXTRA	16	/* --qemu-arg arguments */
+
+struct transport {
+	const char	*name;
+	const char	*machine;	/* -machine */
+	const char	*device;	/* -device, the balloon */
+};
+
+static const struct transport transports[] = {
+	{ "pci",        "q35",     "virtio-balloon-pci,id=balloon0" },
+	{ "pci-legacy", "pc",      "virtio-balloon-pci,id=balloon0,disable-modern=on" },
+	{ "mmio",       "microvm", "virtio-balloon-device,id=balloon0" },
+};
+
+struct start_opts {
+	const char	*name;
+	uint64_t	 memory;	/* bytes, a whole number of MiB */
+	const struct transport *transport;
+	const char	*kernel;	/* NULL: boot no kernel */
+	const char	*initrd, *append;
+	const char	*extra[MAX_EXTRA];	/* --qemu-arg, in order */
+	int		 nextra;
+	int		 timeout_ms;
+	/* Balloon device properties (ballonet.4, Optional features). */
+	bool		 deflate_on_oom;	/* deflate-on-oom=on */
+	bool		 reporting;		/* free-page-reporting=on */
+	unsigned	 stats_interval;	/* s; 0: not polled */
+};
+
+/* Long-only options of start. */
+enum { OPT_DEFLATE_ON_OOM = 256, OPT_REPORTING, OPT_STATS_INTERVAL };
+
+/*
+ * Append TEXT to BUF; with ESCAPE, as a QEMU option value (',' -> ',,').
+ * Returns -1 if it does not fit.
+ */
+static int
+append(char *buf, size_t len, const char *text, bool escape)
+{
+	size_t n = strlen(buf);
+
+	for (; *text != '\0' && n + 2 < len; text++) {
+		if (escape && *text == ',')
+			buf[n++] = ',';
+		buf[n++] = *text;
+	}
+	buf[n] = '\0';
+	return *text == '\0' ? 0 : -1;
+}
+
+static const char *
+default_kernel(char *buf, size_t len)
+{
+	const char *env = getenv("BALLONET_GUEST");
+	char self[PATH_MAX];
+	ssize_t n;
+
+	if (env != NULL && *env != '\0')
+		return env;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n <= 0)
+		return NULL;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	if (snprintf(buf, len, "%s/ballonet-guest.elf", self) >= (int)len)
+		return NULL;
+	return buf;
+}
+
+/* QEMU's command line and the buffers its arguments live in. */
+struct qemu_cmd {
+	const char	*argv[64];
+	int		 argc;
+	char		 mem[32], dev[192], pidfile[PATH_MAX];
+	char		 serial[PATH_MAX * 2 + 128];	/* -chardev */
+	char		 qmp[PATH_MAX * 2 + 64], watch[PATH_MAX * 2 + 64];
+};
+
+static void
+add(struct qemu_cmd *c, const char *arg1, const char *arg2)
+{
+	c->argv[c->argc++] = arg1;
+	if (arg2 != NULL)
+		c->argv[c->argc++] = arg2;
+}
+
+/* The balloon device with the properties the options ask for. */
+static void
+balloon_device(const struct start_opts *o, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", o->transport->device,
+	    o->deflate_on_oom ? ",deflate-on-oom=on" : "",
+	    o->reporting ? ",free-page-reporting=on" : "");
+	if (o->stats_interval > 0)
+		snprintf(buf + strlen(buf), len - strlen(buf),
+		    ",guest-stats-polling-interval=%u", o->stats_interval);
+}
+
+/* The sockets and files in VM's directory, as QEMU option values. */
+static int
+vm_sockets(const struct vm *vm, struct qemu_cmd *c)
+{
+	c->serial[0] = c->qmp[0] = c->watch[0] = '\0';
+	if (append(c->serial, sizeof(c->serial), "socket,id=serial0,server=on,"
+	    "wait=off,path=", false) != 0 ||
+	    append(c->serial, sizeof(c->serial), vm->dir, true) != 0 ||
+	    append(c->serial, sizeof(c->serial), "/serial.sock,logfile=",
+	    false) != 0 ||
+	    append(c->serial, sizeof(c->serial), vm->dir, true) != 0 ||
+	    append(c->serial, sizeof(c->serial), "/console.log", false) != 0 ||
+	    append(c->qmp, sizeof(c->qmp), "unix:", false) != 0 ||
+	    append(c->qmp, sizeof(c->qmp), vm->qmp, true) != 0 ||
+	    append(c->qmp, sizeof(c->qmp), ",server=on,wait=off", false) != 0 ||
+	    append(c->watch, sizeof(c->watch), "unix:", false) != 0 ||
+	    append(c->watch, sizeof(c->watch), vm->watch, true) != 0 ||
+	    append(c->watch, sizeof(c->watch), ",server=on,wait=off",
+	    false) != 0)
+		return -1;
+	return vm_file(vm, "qemu.pid", c->pidfile, sizeof(c->pidfile));
+}
+
+static int
+qemu_command(const struct start_opts *o, const struct vm *vm,
+    const char *qemu, struct qemu_cmd *c)
+{
+	c->argc = 0;
+	if (vm_sockets(vm, c) != 0)
+		return fail(EXIT_LOCAL, "%s: run directory path too long; set "
+		    "BALLONET_RUNDIR to a shorter path", o->name);
+	snprintf(c->mem, sizeof(c->mem), "%lluM",
+	    (unsigned long long)(o->memory >> 20));
+	balloon_device(o, c->dev, sizeof(c->dev));
+	add(c, qemu, NULL);
+	add(c, "-name", o->name);
+	add(c, "-machine", o->transport->machine);
+	add(c, "-m", c->mem);
+	add(c, "-nodefaults", "-no-user-config");
+	add(c, "-display", "none");
+	add(c, "-nic", "none");
+	add(c, "-device", c->dev);
+	add(c, "-chardev", c->serial);
+	add(c, "-serial", "chardev:serial0");
+	add(c, "-qmp", c->qmp);
+	add(c, "-qmp", c->watch);
+	add(c, "-daemonize", NULL);
+	add(c, "-pidfile", c->pidfile);
+	if (access("/dev/kvm", R_OK | W_OK) == 0)
+		add(c, "-accel", "kvm");
+	if (o->kernel != NULL)
+		add(c, "-kernel", o->kernel);
+	if (o->initrd != NULL)
+		add(c, "-initrd", o->initrd);
+	if (o->append != NULL)
+		add(c, "-append", o->append);
+	for (int i = 0; i < o->nextra; i++)
+		add(c, o->extra[i], NULL);
+	c->argv[c->argc] = NULL;
+	return EXIT_OK;
+}
+
+/* The last non-blank line of PATH into BUF, without its newline. */
+static void
+last_line(const char *path, char *buf, size_t len)
+{
+	char line[512];
+	FILE *f = fopen(path, "r");
+
+	snprintf(buf, len, "(no message)");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (line[strspn(line, " \t\n")] != '\0')
+			snprintf(buf, len, "%s", line);
+	if (f != NULL)
+		fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
+}
+
+/*
+ * Run ARGV with its output in ERRFILE and wait for it to exit (QEMU exits
+ * once its daemon runs).  A close-on-exec pipe tells a failed exec from
+ * QEMU's own failure.
+ */
+static int
+run_qemu(const char *name, const char *const *argv, const char *errfile)
+{
+	int out, ep[2], status, exec_errno = 0, r;
+	char last[512];
+	pid_t pid;
+
+	if ((out = open(errfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0600)) < 0)
+		return fail(EXIT_LOCAL, "%s: cannot create %s: %m", name, errfile);
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		close(out);
+		return fail(EXIT_LOCAL, "%s: pipe: %m", name);
+	}
+	if ((pid = fork()) < 0) {
+		r = fail(EXIT_LOCAL, "%s: fork: %m", name);
+		close(out);
+		close(ep[0]);
+		close(ep[1]);
+		return r;
+	}
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		dup2(null, 0);
+		dup2(out, 1);
+		dup2(out, 2);
+		execvp(argv[0], (char *const *)argv);
+		exec_errno = errno;
+		if (write(ep[1], &exec_errno, sizeof(exec_errno)) < 0)
+			_exit(126);
+		_exit(127);
+	}
+	close(out);
+	close(ep[1]);
+	ssize_t got = read(ep[0], &exec_errno, sizeof(exec_errno));
+	close(ep[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (got == (ssize_t)sizeof(exec_errno))
+		return fail(EXIT_LOCAL, "%s: cannot run %s: %s; install "
+		    "qemu-system-x86 or set BALLONET_QEMU", name, argv[0],
+		    strerror(exec_errno));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		last_line(errfile, last, sizeof(last));
+		return fail(EXIT_QEMU, "%s: QEMU failed to start: %s", name, last);
+	}
+	return EXIT_OK;
+}
+
+/* Run QEMU (it daemonizes); its own messages go to qemu.err. */
+static int
+spawn_qemu(const struct start_opts *o, const struct vm *vm)
+{
+	const char *qemu = getenv("BALLONET_QEMU");
+	char errfile[PATH_MAX];
+	struct qemu_cmd cmd;
+	int r;
+
+	if (qemu == NULL || *qemu == '\0')
+		qemu = "qemu-system-x86_64";
+	if ((r = qemu_command(o, vm, qemu, &cmd)) != EXIT_OK)
+		return r;
+	if (vm_file(vm, "qemu.err", errfile, sizeof(errfile)) != 0)
+		return fail(EXIT_LOCAL, "%s: run directory path too long", o->name);
+	return run_qemu(o->name, cmd.argv, errfile);
+}
+
+static void
+kill_and_reap(struct vm *vm)
+{
+	if (vm->pid > 0 && vm_alive(vm)) {
+		kill(vm->pid, SIGKILL);
+		for (int i = 0; i < 200 && vm_alive(vm); i++)
+			usleep(10000);
+	}
+}
+
+/* Read QEMU's pid and wait until QMP answers. */
+static int
+await_qmp(const struct start_opts *o, struct vm *vm)
+{
+	char pidfile[PATH_MAX];
+	long long deadline = qmp_now_ms() + o->timeout_ms;
+	struct qmp q;
+	int r;
+
+	vm_file(vm, "qemu.pid", pidfile, sizeof(pidfile));
+	struct vm loaded;
+	if (vm_load(o->name, &loaded) == 0)
+		vm->pid = loaded.pid;
+	if (vm->pid == 0)
+		return fail(EXIT_QEMU, "%s: QEMU wrote no pid to %s", o->name,
+		    pidfile);
+	for (;;) {
+		long long left = deadline - qmp_now_ms();
+		r = qmp_connect(&q, vm->qmp, left > 0 ? (int)left : 0);
+		if (r == QMP_OK) {
+			qmp_close(&q);
+			return EXIT_OK;
+		}
+		/* Not vm_alive(): right after an exec, cmdline may be empty. */
+		if (kill(vm->pid, 0) != 0 && errno == ESRCH)
+			return fail(EXIT_QEMU, "%s: QEMU (pid %ld) exited before "
+			    "answering on %s", o->name, (long)vm->pid, vm->qmp);
+		if (qmp_now_ms() >= deadline)
+			return fail(EXIT_TIMEOUT, "%s: QEMU (pid %ld) did not answer "
+			    "on %s within %.1f s; killed it", o->name, (long)vm->pid,
+			    vm->qmp, o->timeout_ms / 1000.0);
+		usleep(50000);
+	}
+}
+
+/* Make NAME's directory; it must not exist yet. */
+static int
+make_dir(const char *name, struct vm *vm)
+{
+	char root[PATH_MAX];
+	struct vm old;
+
+	if (rundir_root(root, sizeof(root)) != 0 ||
+	    (mkdir(root, 0700) != 0 && errno != EEXIST))
+		return fail(EXIT_LOCAL, "cannot create the run directory %s: %m; "
+		    "set BALLONET_RUNDIR to a writable directory", root);
+	if (mkdir(vm->dir, 0700) == 0)
+		return EXIT_OK;
+	if (errno != EEXIST)
+		return fail(EXIT_LOCAL, "%s: cannot create %s: %m", name, vm->dir);
+	if (vm_load(name, &old) == 0 && vm_alive(&old))
+		return fail(EXIT_USAGE, "%s: already running (pid %ld); stop it "
+		    "with 'ballonet vm stop %s' or choose another name", name,
+		    (long)old.pid, name);
+	return fail(EXIT_USAGE, "%s: a dead VM's files remain in %s; remove "
+	    "them with 'ballonet vm stop %s'", name, vm->dir, name);
+}
+
+static int
+start_vm(const struct start_opts *o)
+{
+	struct sockaddr_un sa;
+	char err[PATH_MAX], b[SIZE_BUFLEN];
+	struct vm vm = { 0 };
+	int r;
+
+	snprintf(vm.name, sizeof(vm.name), "%s", o->name);
+	if (rundir_path(o->name, "", vm.dir, sizeof(vm.dir)) != 0 ||
+	    rundir_path(o->name, "serial.sock", vm.qmp, sizeof(vm.qmp)) != 0 ||
+	    strlen(vm.qmp) >= sizeof(sa.sun_path))
+		return fail(EXIT_LOCAL, "%s: the run directory's path is too long "
+		    "for a socket; set BALLONET_RUNDIR to a shorter path", o->name);
+	rundir_path(o->name, "qmp.sock", vm.qmp, sizeof(vm.qmp));
+	rundir_path(o->name, "watch.sock", vm.watch, sizeof(vm.watch));
+	vm.memory = vm.target = o->memory;
+	snprintf(vm.transport, sizeof(vm.transport), "%s", o->transport->name);
+	snprintf(vm.kernel, sizeof(vm.kernel), "%s", o->kernel ? o->kernel : "");
+	if ((r = make_dir(o->name, &vm)) != EXIT_OK)
+		return r;
+	if (vm_save(&vm) != 0)
+		r = fail(EXIT_LOCAL, "%s: cannot write %s/vm.json: %m", o->name,
+		    vm.dir);
+	if (r == EXIT_OK)
+		r = spawn_qemu(o, &vm);
+	if (r == EXIT_OK)
+		r = await_qmp(o, &vm);
+	if (r != EXIT_OK) {
+		struct vm loaded;
+		if (vm.pid == 0 && vm_load(o->name, &loaded) == 0)
+			vm.pid = loaded.pid;
+		kill_and_reap(&vm);
+		vm_remove(&vm);
+		return r;
+	}
+	if (vm_file(&vm, "qemu.err", err, sizeof(err)) == 0)
+		unlink(err);
+	printf("%s: started, pid %ld, %s RAM, console log %s/console.log\n",
+	    o->name, (long)vm.pid, size_format(o->memory, b, sizeof(b)), vm.dir);
+	return EXIT_OK;
+}
+
+/* What the options say together: a valid name, readable files. */
+static int
+check_start(struct start_opts *o, bool kernel_given, char *kbuf, size_t klen)
+{
+	if (!vm_name_valid(o->name))
+		return usage_fail("vm", "'%s' is not a VM name: use up to %d "
+		    "letters, digits, '.', '_' or '-', not first '.' or '-'",
+		    o->name, VM_NAME_MAX);
+	if (!kernel_given)
+		o->kernel = default_kernel(kbuf, klen);
+	if (o->kernel != NULL && access(o->kernel, R_OK) != 0)
+		return usage_fail("vm", "cannot read the kernel %s: %m%s", o->kernel,
+		    kernel_given ? "" : " (build it with make, or give --kernel)");
+	if ((o->initrd || o->append) && o->kernel == NULL)
+		return usage_fail("vm", "--initrd and --append need a --kernel");
+	if (o->initrd != NULL && access(o->initrd, R_OK) != 0)
+		return usage_fail("vm", "cannot read the initrd %s: %m", o->initrd);
+	return EXIT_OK;
+}
+
+static int
+parse_start(int argc, char **argv, struct start_opts *o, char *kbuf,
+    size_t klen)
+{
+	static const struct option options[] = {
+		{ "memory",    required_argument, NULL, 'm' },
+		{ "transport", required_argument, NULL, 'T' },
+		{ "kernel",    required_argument, NULL, 'k' },
+		{ "initrd",    required_argument, NULL, 'i' },
+		{ "append",    required_argument, NULL, 'a' },
+		{ "qemu-arg",  required_argument, NULL, 'Q' },
+		{ "timeout",   required_argument, NULL, 't' },
+		{ "help",      no_argument,       NULL, 'h' },
+		{ "deflate-on-oom", no_argument, NULL, OPT_DEFLATE_ON_OOM },
+		{ "free-page-reporting", no_argument, NULL, OPT_REPORTING },
+		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+		{ 0 }
+	};
+	bool kernel_given = false;
+	char *end;
+	int c;
+
+	*o = (struct start_opts){ .memory = 1ULL << 30,
+	    .transport = &transports[0], .timeout_ms = 30000 };
+	while ((c = getopt_long(argc, argv, "m:T:k:i:a:Q:t:h", options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			if (size_parse(optarg, &o->memory) != 0 ||
+			    o->memory % (1 << 20) != 0 || o->memory < (16 << 20))
+				return usage_fail("vm", "--memory '%s' is not a whole "
+				    "number of MiB, at least 16M", optarg);
+			break;
+		case 'T':
+			o->transport = NULL;
+			for (size_t i = 0; i < 3; i++)
+				if (strcmp(optarg, transports[i].name) == 0)
+					o->transport = &transports[i];
+			if (o->transport == NULL)
+				return usage_fail("vm", "--transport '%s' is not pci, "
+				    "pci-legacy or mmio", optarg);
+			break;
+		case 'k':
+			o->kernel = strcmp(optarg, "none") == 0 ? NULL : optarg;
+			kernel_given = true;
+			break;
+		case 'i':
+			o->initrd = optarg;
+			break;
+		case 'a':
+			o->append = optarg;
+			break;
+		case 'Q':
+			if (o->nextra == MAX_EXTRA)
+				return usage_fail("vm", "more than %d --qemu-arg",
+				    MAX_EXTRA);
+			o->extra[o->nextra++] = optarg;
+			break;
+		case 't':
+			if (parse_seconds(optarg, &o->timeout_ms) != 0)
+				return usage_fail("vm", "--timeout '%s' is not a "
+				    "number of seconds", optarg);
+			break;
+		case OPT_DEFLATE_ON_OOM:
+			o->deflate_on_oom = true;
+			break;
+		case OPT_REPORTING:
+			o->reporting = true;
+			break;
+		case OPT_STATS_INTERVAL:
+			errno = 0;
+			o->stats_interval = (unsigned)strtoul(optarg, &end, 10);
+			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
+			    errno != 0 || o->stats_interval > 86400)
+				return usage_fail("vm", "--stats-interval '%s' is "
+				    "not a number of seconds up to 86400", optarg);
+			break;
+		case 'h':
+			vm_help();
+			return -1;
+		default:
+			return bad_option("vm start", argv);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_fail("vm", "'start' takes a VM name");
+	o->name = argv[optind];
+	return check_start(o, kernel_given, kbuf, klen);
+}
+
+int
+vm_start(int argc, char **argv)
+{
+	char kernel[PATH_MAX];
+	struct start_opts o;
+	int r = parse_start(argc, argv, &o, kernel, sizeof(kernel));
+
+	if (r != EXIT_OK)
+		return r < 0 ? EXIT_OK : r;
+	return start_vm(&o);
+}

@@ -1,0 +1,342 @@
+"""virtio-balloon end to end: real QEMU (TCG) running build/ballonet-guest.elf.
+
+Units, to keep straight: QMP `balloon` and `query-balloon` speak of the
+guest's logical size in bytes (RAM minus balloon); the guest's
+hw.viomb.{npages,actual} are 4 KiB pages in the balloon and
+hw.viomb.{current,min,max,target} are KiB of memory left to the guest.
+So for a 1 GiB guest at logical size L: actual = (1 GiB - L) / 4096.
+
+No test asserts a duration: each waits for a state, with a generous timeout.
+"""
+
+import contextlib
+import re
+
+from harness import GiB, KiB, MiB, PAGE, Vm, wait_until
+
+TIMEOUT = 120  # seconds to wait for any state change under TCG
+EPERM = "Operation not permitted"
+ENOENT = "No such file or directory"
+NODES = ("npages", "actual", "current", "min", "max", "target")
+RO_NODES = ("npages", "actual", "current", "max")
+
+
+@contextlib.contextmanager
+def guest(transport="pci", memory="1G", lifetime=300):
+    """A booted guest at its shell; QEMU is killed on the way out."""
+    with Vm(memory=memory, transport=transport, lifetime=lifetime) as vm:
+        vm.boot(timeout=TIMEOUT)
+        yield vm
+
+
+def pages_for(vm, logical):
+    """Pages in the balloon when the guest's logical size is `logical`."""
+    return (vm.memory - logical) // PAGE
+
+
+def wait_guest(vm, name, value, timeout=TIMEOUT):
+    """Wait until the guest's sysctl `name` reads `value`."""
+    seen = []
+
+    def reached():
+        seen.append(vm.shell.sysctl(name))
+        return seen[-1] == value
+    try:
+        wait_until(reached, timeout, 0.5, "guest %s == %d" % (name, value))
+    except TimeoutError as e:
+        raise TimeoutError("%s; it reads %s" % (e, seen[-1])) from None
+
+
+def settle(vm, logical):
+    """Wait until both sides agree on `logical`; check every node."""
+    vm.wait_logical(logical, TIMEOUT)
+    want = pages_for(vm, logical)
+    wait_guest(vm, "hw.viomb.actual", want)
+    assert vm.guest_pages() == want  # query-balloon agrees with the guest
+    check_nodes(vm, want)
+
+
+def check_nodes(vm, pages):
+    """Both prefixes show `pages` in the balloon and current = max - it."""
+    nodes = vm.shell.sysctl_all()
+    for prefix in ("hw.viomb", "hw.balloon"):
+        assert nodes[prefix + ".actual"] == pages, nodes
+        assert nodes[prefix + ".current"] == \
+            nodes[prefix + ".max"] - pages * PAGE // KiB, nodes
+
+
+def balloon_nodes(vm):
+    """{name: value} of hw.viomb.* and hw.balloon.*, from `sysctl -a`."""
+    return {k: v for k, v in vm.shell.sysctl_all().items()
+            if k.startswith(("hw.viomb.", "hw.balloon."))}
+
+
+# --- (a) resize on each transport -------------------------------------
+
+def resize(transport):
+    """1 GiB guest: 256 MiB logical and back to 1 GiB."""
+    with guest(transport) as vm:
+        assert vm.logical() == GiB
+        assert vm.shell.sysctl("hw.viomb.actual") == 0
+        vm.balloon(256 * MiB)
+        settle(vm, 256 * MiB)
+        assert vm.shell.sysctl("hw.viomb.actual") == 196608
+        assert vm.shell.sysctl("hw.viomb.npages") == 196608
+        wait_event(vm, 256 * MiB)
+        vm.balloon(GiB)
+        settle(vm, GiB)
+        assert vm.shell.sysctl("hw.viomb.actual") == 0
+        wait_event(vm, GiB)
+
+
+def wait_event(vm, logical):
+    """The last BALLOON_CHANGE event comes and tells `logical`.
+
+    QEMU sends at most one a second and drops all but the latest of those
+    that come faster, so only the last one is certain.
+    """
+    wait_until(lambda: vm.qmp.balloon_changes()[-1:] == [logical], 30, 0.2,
+               "a BALLOON_CHANGE event of %d MiB" % (logical // MiB))
+
+
+def test_resize_pci():
+    resize("pci")
+
+
+def test_resize_pci_legacy():
+    resize("pci-legacy")
+
+
+def test_resize_mmio():
+    resize("mmio")
+
+
+# --- (b) the host gets memory back -------------------------------------
+
+def test_host_reclaim():
+    """Pages the guest dirtied, freed and ballooned leave QEMU's RSS.
+
+    What is fair to expect: QEMU's RSS only counts guest pages that were
+    ever written; inflating discards (MADV_DONTNEED) exactly the ballooned
+    pages, so RSS falls by the ballooned pages that were resident, and
+    never by more than min(dirtied, ballooned).  Which free pages the
+    balloon gets is the guest allocator's choice.  Whatever it picks, the
+    balloon holds at least ballooned - (free - dirtied) dirty pages; ours
+    (guest/pmem.c) allocates first fit from the lowest free address, and
+    `mem touch` took the lowest free pages, so after `mem free` the balloon
+    takes those same pages first and min(dirtied, ballooned) is reached.
+    "dirtied" is measured as the RSS growth caused by `mem touch`, not
+    assumed to be 600 MiB; 5% is left for QEMU's own allocations (TCG code,
+    virtqueue buffers) moving while we measure.
+    """
+    with guest("pci") as vm:
+        rss0 = vm.rss()
+        out = vm.shell.run("mem touch 600M", timeout=TIMEOUT)
+        assert re.match(r"mem: touched \d+ pages \(600 MiB\), held \d+",
+                        out[0]), out
+        rss1 = vm.rss()
+        dirtied = rss1 - rss0
+        assert dirtied >= 550 * MiB, "touching 600 MiB grew RSS by %d MiB" \
+            % (dirtied // MiB)
+        out = vm.shell.run("mem free")
+        assert re.match(r"mem: freed \d+ pages", out[0]), out
+        assert vm.shell.mem()["held"] == 0
+        rss2 = vm.rss()
+        vm.balloon(256 * MiB)
+        settle(vm, 256 * MiB)
+        rss3 = vm.rss()
+        ballooned = GiB - 256 * MiB
+        fair = min(dirtied, ballooned)
+        drop = rss2 - rss3
+        print("rss: %d MiB, touched %d, freed %d, ballooned %d MiB; "
+              "dirtied %d MiB, drop %d MiB, fair %d MiB" %
+              (rss0 // MiB, rss1 // MiB, rss2 // MiB, rss3 // MiB,
+               dirtied // MiB, drop // MiB, fair // MiB))
+        assert drop >= 0.95 * fair, "RSS fell by %d MiB, expected >= %d" \
+            % (drop // MiB, 0.95 * fair // MiB)
+
+
+# --- (c) a request reversed while the balloon inflates -----------------
+
+def test_reversal_mid_flight():
+    with guest("pci") as vm:
+        before = vm.shell.mem()
+        vm.balloon(128 * MiB)
+        # Reverse a quarter of the way: well under way, far from done.
+        wait_until(lambda: vm.logical() <= 768 * MiB, TIMEOUT, 0.01,
+                   "inflating to pass 768 MiB")
+        vm.balloon(GiB)
+        at_reversal = vm.logical()
+        print("reversed at logical %d MiB" % (at_reversal // MiB))
+        settle(vm, GiB)
+        after = vm.shell.mem()
+        assert after["balloon"] == 0, after
+        assert after["held"] == before["held"], (before, after)
+        assert after["total"] == before["total"], (before, after)
+        # Nothing lost: every page came back to the free pool, give or take
+        # the engine's own reserve (BN_SAFEGUARD_EXTRA, 256 pages).
+        assert abs(after["free"] - before["free"]) <= 256, (before, after)
+        # Check that it really was mid-flight (else the test proves less).
+        assert 128 * MiB < at_reversal < GiB, at_reversal
+
+
+# --- (d) more than the RAM ---------------------------------------------
+
+def test_request_above_ram():
+    """QEMU clamps a logical size above RAM to RAM: the balloon empties."""
+    with guest("pci-legacy") as vm:
+        vm.balloon(512 * MiB)
+        settle(vm, 512 * MiB)
+        vm.balloon(2 * GiB)
+        settle(vm, GiB)
+        assert vm.shell.sysctl("hw.viomb.npages") == 0
+
+
+# --- (e) the host asks for less than the guest's minimum ---------------
+
+def test_request_below_min():
+    """The host asks for less than min: the guest stops at min and warns."""
+    with guest("mmio") as vm:
+        old = vm.shell.sysctl("hw.viomb.min")
+        line = vm.shell.sysctl_write("hw.viomb.min", 524288)
+        assert line == "hw.viomb.min: %d -> 524288" % old, line
+        vm.balloon(256 * MiB)
+        msg = vm.shell.wait_message(
+            r"WARNING: balloon could not reach target", TIMEOUT)
+        print("guest said: " + msg)
+        wait_guest(vm, "hw.viomb.current", 524288)  # held at current = min
+        pages = vm.shell.sysctl("hw.viomb.actual")
+        wait_until(lambda: vm.guest_pages() == pages, TIMEOUT, 0.2,
+                   "query-balloon to show the guest's %d pages" % pages)
+        check_nodes(vm, pages)
+        assert vm.shell.sysctl("hw.viomb.npages") == 196608  # still asked
+        vm.balloon(GiB)
+        settle(vm, GiB)
+
+
+# --- (f) the guest balloons of its own accord --------------------------
+
+def test_voluntary():
+    with guest("pci") as vm:
+        old = vm.shell.sysctl("hw.viomb.target")
+        line = vm.shell.sysctl_write("hw.viomb.target", 524288)
+        assert line == "hw.viomb.target: %d -> 524288" % old, line
+        wait_until(lambda: vm.shell.sysctl("hw.viomb.current") == 524288,
+                   TIMEOUT, 0.5, "guest hw.viomb.current == 524288")
+        pages = vm.shell.sysctl("hw.viomb.actual")
+        wait_until(lambda: vm.guest_pages() == pages, TIMEOUT, 0.2,
+                   "query-balloon to show the guest's %d pages" % pages)
+        check_nodes(vm, pages)
+        assert vm.shell.sysctl("hw.balloon.target") == 524288
+        assert vm.shell.sysctl("hw.viomb.npages") == 0  # host asked nothing
+        # The specification: 1 GiB guest, target 512 MiB -> 131072 pages,
+        # query-balloon 512 MiB (fails while max is not the host's RAM).
+        assert (pages, vm.logical()) == (131072, 512 * MiB), \
+            "balloon %d pages, query-balloon %d KiB" % (pages,
+                                                        vm.logical() // KiB)
+        line = vm.shell.sysctl_write("hw.balloon.target", old)
+        assert line == "hw.balloon.target: 524288 -> %d" % old, line
+        settle(vm, GiB)
+
+
+def test_sizes_agree():
+    """The guest's max is the host's RAM, current its logical size."""
+    with guest("pci") as vm:
+        vm.balloon(768 * MiB)
+        vm.wait_logical(768 * MiB, TIMEOUT)
+        nodes = balloon_nodes(vm)
+        assert (nodes["hw.viomb.max"], nodes["hw.viomb.current"]) == \
+            (GiB // KiB, 768 * MiB // KiB), \
+            "guest max %d KiB current %d KiB; host RAM %d KiB logical %d " \
+            "KiB" % (nodes["hw.viomb.max"], nodes["hw.viomb.current"],
+                     GiB // KiB, vm.logical() // KiB)
+
+
+# --- (g) refused writes change nothing ---------------------------------
+
+def test_sysctl_errors():
+    with guest("pci") as vm:
+        before = balloon_nodes(vm)
+        for prefix in ("hw.viomb", "hw.balloon"):
+            for node in NODES:
+                assert prefix + "." + node in before, (node, before)
+        safeguard = before["hw.viomb.min"]  # the initial min
+        ram = before["hw.viomb.max"]
+        assert 0 < ram <= GiB // KiB, before
+        assert 0 < safeguard < ram, before
+        cases = []
+        for p in ("hw.viomb", "hw.balloon"):
+            cases += [
+                (p + ".target", safeguard - 4, EPERM),   # below min
+                (p + ".target", ram + 4, EPERM),         # above max
+                (p + ".min", safeguard - 4, EPERM),      # below safeguard
+            ] + [
+                (p + "." + node, before[p + "." + node] + 4, EPERM)
+                for node in RO_NODES                     # read-only
+            ] + [
+                (p + ".target", "12abc", "invalid value '12abc'"),
+                (p + ".min", "abc", "invalid value 'abc'"),
+                (p + ".target", "-4", "invalid value '-4'"),
+                (p + ".nosuch", 4, ENOENT),
+            ]
+        for name, value, error in cases:
+            line = vm.shell.sysctl_write(name, value)
+            assert line == "sysctl: %s: %s" % (name, error), \
+                "sysctl -w %s=%s said %r" % (name, value, line)
+            now = balloon_nodes(vm)
+            assert now == before, "sysctl -w %s=%s changed %r" % (
+                name, value, {k: (before.get(k), now.get(k))
+                              for k in set(before) | set(now)
+                              if before.get(k) != now.get(k)})
+        out = vm.shell.run("sysctl hw.viomb.nosuch")
+        assert out == ["sysctl: hw.viomb.nosuch: " + ENOENT], out
+        assert vm.logical() == GiB
+
+
+# --- (h) the balloon's interrupts are counted --------------------------
+
+def balloon_interrupts(vm):
+    """Interrupt count of the balloon in `intr`'s output."""
+    out = vm.shell.run("intr")
+    # "source line count stray": "viomb0     gsi 16 level     5     0".
+    counts = [int(line.split()[-2]) for line in out
+              if re.match(r"(viomb|balloon)\d+\s", line)]
+    assert counts, "no balloon line in intr: %r" % (out,)
+    return sum(counts)
+
+
+def interrupts(transport):
+    with guest(transport) as vm:
+        before = balloon_interrupts(vm)
+        vm.balloon(768 * MiB)
+        settle(vm, 768 * MiB)
+        after = balloon_interrupts(vm)
+        assert after > 0 and after > before, (before, after)
+
+
+def test_interrupts_pci():
+    interrupts("pci")
+
+
+def test_interrupts_pci_legacy():
+    interrupts("pci-legacy")
+
+
+def test_interrupts_mmio():
+    interrupts("mmio")
+
+
+# --- (i) a big guest ----------------------------------------------------
+
+def test_big_guest():
+    """A 16 GiB guest boots and gives 1 GiB back, then takes it again."""
+    with guest("pci", memory="16G", lifetime=600) as vm:
+        vm.balloon(15 * GiB)
+        settle(vm, 15 * GiB)
+        assert vm.shell.sysctl("hw.viomb.actual") == 262144
+        vm.balloon(16 * GiB)
+        settle(vm, 16 * GiB)
+
+
+test_big_guest.timeout = 600
+test_big_guest.exclusive = True  # alone, even with -j 2: it may use GiBs

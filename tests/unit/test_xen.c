@@ -1,0 +1,738 @@
+/*
+ * The Xen front-end: the xenstore client's framing against a fake
+ * xenstored working on the same ring, and the balloon's mapping of
+ * memory/target, reservations and short hypervisor answers against a fake
+ * hypervisor.  Both fakes answer synchronously when the client kicks the
+ * event channel, as a fast dom0 would.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <ballonet/balloon.h>
+#include <ballonet/sysctl.h>
+
+#include "fake_port.h"
+#include "xen_abi.h"
+#include "xenballoon.h"
+#include "xenstore.h"
+
+#define RAM_PAGES	8192	/* 32 MiB of fake guest RAM */
+#define NKEYS		16
+#define MASK(i)		((i) & (XENSTORE_RING_SIZE - 1))
+
+/* The fake xenstored: a few keys, one watch, on the guest's ring. */
+struct fake_xs {
+	struct xenstore_domain_interface ring;
+	struct {
+		char	path[64];
+		char	val[4200];
+	} kv[NKEYS];
+	int		 nkv;
+	char		 watch[4][64];	/* watched paths */
+	int		 nwatch;
+	char		 token[64];
+	bool		 mute;		/* never answer */
+	char		 ro[64];	/* a path the guest may not write */
+	bool		 stale_first;	/* send a reply with a wrong id first */
+	bool		 bad_len;	/* answer with an impossible length */
+	char		 msg[16 + XENSTORE_PAYLOAD_MAX + 64];
+	size_t		 got;
+	unsigned	 requests;
+};
+
+/* The fake hypervisor. */
+struct fake_xen {
+	struct fake_os	 os;		/* first: the port's "os" handle */
+	struct fake_xs	 xs;
+	long		 maxres, curres;
+	long		 populate_limit;	/* frames per call; < 0: all */
+	unsigned	 populate_calls, decrease_calls;
+	uint64_t	 not_zeroed;	/* decreased pages with data in them */
+};
+
+static struct fake_xs *
+fake_xs_of(void *os)
+{
+	return &((struct fake_xen *)os)->xs;
+}
+
+static const char *
+kv_get(struct fake_xs *s, const char *path)
+{
+	int i;
+
+	for (i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].path, path) == 0)
+			return s->kv[i].val;
+	return NULL;
+}
+
+static void
+kv_set(struct fake_xs *s, const char *path, const char *val, size_t len)
+{
+	int i;
+
+	for (i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].path, path) == 0)
+			break;
+	if (i == s->nkv) {
+		assert_true(s->nkv < NKEYS);
+		s->nkv++;
+		snprintf(s->kv[i].path, sizeof(s->kv[i].path), "%s", path);
+	}
+	assert_true(len < sizeof(s->kv[i].val));
+	memcpy(s->kv[i].val, val, len);
+	s->kv[i].val[len] = '\0';
+}
+
+static void
+rsp_put(struct fake_xs *s, uint32_t type, uint32_t id, const void *data,
+    uint32_t len)
+{
+	struct xsd_sockmsg h = { .type = type, .req_id = id, .len = len };
+	const char *p;
+	uint32_t i;
+
+	assert_true(s->ring.rsp_prod - s->ring.rsp_cons + sizeof(h) + len <=
+	    XENSTORE_RING_SIZE);
+	if (s->bad_len)
+		h.len = XENSTORE_PAYLOAD_MAX + 1;
+	for (p = (const char *)&h, i = 0; i < sizeof(h); i++)
+		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
+	for (p = data, i = 0; i < len; i++)
+		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
+}
+
+static bool
+watched(struct fake_xs *s, const char *path)
+{
+	int i;
+
+	for (i = 0; i < s->nwatch; i++)
+		if (strcmp(s->watch[i], path) == 0)
+			return true;
+	return false;
+}
+
+static void
+fire(struct fake_xs *s, const char *path)
+{
+	char ev[160];
+	int n;
+
+	n = snprintf(ev, sizeof(ev), "%s%c%s", path, '\0', s->token);
+	rsp_put(s, XS_WATCH_EVENT, 0, ev, (uint32_t)n + 1);
+}
+
+static void
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	assert_true(n < size);
+	memmove(dst, src, n + 1);
+}
+
+static void
+serve(struct fake_xs *s, const struct xsd_sockmsg *h, const char *body)
+{
+	const char *val;
+	size_t plen;
+
+	s->requests++;
+	if (s->stale_first) {
+		s->stale_first = false;
+		rsp_put(s, h->type, h->req_id + 1000, "OK", 3);
+	}
+	switch (h->type) {
+	case XS_READ:
+		if ((val = kv_get(s, body)) == NULL)
+			rsp_put(s, XS_ERROR, h->req_id, "ENOENT", 7);
+		else
+			rsp_put(s, XS_READ, h->req_id, val,
+			    (uint32_t)strlen(val));
+		break;
+	case XS_WRITE:
+		if (strcmp(body, s->ro) == 0) {
+			rsp_put(s, XS_ERROR, h->req_id, "EACCES", 7);
+			break;
+		}
+		plen = strlen(body) + 1;
+		kv_set(s, body, body + plen, h->len - plen);
+		rsp_put(s, XS_WRITE, h->req_id, "OK", 3);
+		if (watched(s, body))
+			fire(s, body);
+		break;
+	case XS_WATCH:
+		assert_true(s->nwatch < 4);
+		copy_str(s->watch[s->nwatch++], sizeof(s->watch[0]), body);
+		copy_str(s->token, sizeof(s->token), body + strlen(body) + 1);
+		rsp_put(s, XS_WATCH, h->req_id, "OK", 3);
+		fire(s, body);		/* xenstored fires a new watch at once */
+		break;
+	default:
+		rsp_put(s, XS_ERROR, h->req_id, "EINVAL", 7);
+	}
+}
+
+/* Consume the request ring, a byte at a time, like a real daemon. */
+static void
+fake_xs_kick(struct fake_xs *s)
+{
+	struct xsd_sockmsg h;
+
+	if (s->mute)
+		return;
+	while (s->ring.req_cons != s->ring.req_prod) {
+		s->msg[s->got++] = s->ring.req[MASK(s->ring.req_cons++)];
+		if (s->got < sizeof(h))
+			continue;
+		memcpy(&h, s->msg, sizeof(h));
+		assert_true(h.len <= XENSTORE_PAYLOAD_MAX);
+		if (s->got < sizeof(h) + h.len)
+			continue;
+		s->msg[s->got] = '\0';
+		serve(s, &h, s->msg + sizeof(h));
+		s->got = 0;
+	}
+}
+
+static bool
+all_zero(const uint8_t *p)
+{
+	size_t i;
+
+	for (i = 0; i < 4096; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+static long
+fx_memory_op(void *os, unsigned int cmd, void *arg)
+{
+	struct fake_xen *x = os;
+	struct xen_memory_reservation *r = arg;
+	const uint64_t *pfns;
+	long n;
+	uint64_t i;
+
+	switch (cmd) {
+	case XENMEM_maximum_reservation:
+		assert_int_equal(*(xen_domid_t *)arg, DOMID_SELF);
+		return x->maxres;
+	case XENMEM_current_reservation:
+		return x->curres;
+	case XENMEM_decrease_reservation:
+		assert_int_equal(r->domid, DOMID_SELF);
+		assert_int_equal(r->extent_order, 0);
+		pfns = (const uint64_t *)(uintptr_t)r->extent_start;
+		for (i = 0; i < r->nr_extents; i++)
+			if (!all_zero(fake_pa_to_va(&x->os, pfns[i] << 12)))
+				x->not_zeroed++;
+		x->decrease_calls++;
+		x->curres -= (long)r->nr_extents;
+		return (long)r->nr_extents;
+	case XENMEM_populate_physmap:
+		x->populate_calls++;
+		n = (long)r->nr_extents;
+		if (x->populate_limit >= 0 && n > x->populate_limit)
+			n = x->populate_limit;
+		x->curres += n;
+		return n;
+	}
+	return -38;	/* ENOSYS */
+}
+
+static int
+fx_get_param(void *os, uint32_t index, uint64_t *val)
+{
+	(void)os;
+	(void)index;
+	(void)val;
+	return -1;
+}
+
+static void
+fx_evtchn_send(void *os, uint32_t port)
+{
+	assert_int_equal(port, 7);
+	fake_xs_kick(fake_xs_of(os));
+}
+
+/* Waiting moves the fake clock, so that timeouts happen. */
+static void
+fx_relax(void *os)
+{
+	((struct fake_xen *)os)->os.now_ms += 10;
+}
+
+static const struct xen_hv fx_hv = {
+	.memory_op = fx_memory_op,
+	.get_param = fx_get_param,
+	.evtchn_send = fx_evtchn_send,
+	.relax = fx_relax,
+};
+
+struct fixture {
+	struct fake_xen		 x;
+	struct xs_client	 xs;
+	struct xenballoon_softc	 sc;
+	uint64_t		*bitmap;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+
+	fake_os_init(&f->x.os, RAM_PAGES);
+	f->x.os.reserved = 100;
+	f->x.populate_limit = -1;
+	f->bitmap = calloc(1, BN_BITMAP_BYTES(fake_max_pfn(&f->x.os)));
+	xs_init(&f->xs, &fx_hv, &f->x, &f->x.xs.ring, 7);
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	fake_os_fini(&f->x.os);
+	free(f->bitmap);
+	free(f);
+	return 0;
+}
+
+/*
+ * The xenstore client.
+ */
+
+static void
+test_xs_read_write(void **state)
+{
+	struct fixture *f = *state;
+	char buf[32];
+
+	assert_int_equal(xs_write(&f->xs, "memory/target", "131072"), BN_OK);
+	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "131072");
+	assert_int_equal(xs_read(&f->xs, "memory/target", buf, sizeof(buf)),
+	    BN_OK);
+	assert_string_equal(buf, "131072");
+	assert_int_equal(xs_read(&f->xs, "memory/none", buf, sizeof(buf)),
+	    BN_ENOENT);
+	/* Truncated to the caller's buffer, always terminated. */
+	assert_int_equal(xs_read(&f->xs, "memory/target", buf, 4), BN_OK);
+	assert_string_equal(buf, "131");
+}
+
+static void
+test_xs_read_u64(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v;
+
+	kv_set(&f->x.xs, "a", "524288", 6);
+	kv_set(&f->x.xs, "b", "12x", 3);
+	kv_set(&f->x.xs, "c", "99999999999999999999999", 23);
+	kv_set(&f->x.xs, "d", "", 0);
+	assert_int_equal(xs_read_u64(&f->xs, "a", &v), BN_OK);
+	assert_int_equal(v, 524288);
+	assert_int_equal(xs_read_u64(&f->xs, "b", &v), BN_EINVAL);
+	assert_int_equal(xs_read_u64(&f->xs, "d", &v), BN_EINVAL);
+	assert_int_not_equal(xs_read_u64(&f->xs, "c", &v), BN_OK);
+}
+
+/* Hundreds of messages: the free-running indexes wrap the ring many times. */
+static void
+test_xs_ring_wraps(void **state)
+{
+	struct fixture *f = *state;
+	char val[16], buf[16];
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		snprintf(val, sizeof(val), "%d", i * 7);
+		assert_int_equal(xs_write(&f->xs, "k", val), BN_OK);
+		assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)), BN_OK);
+		assert_string_equal(buf, val);
+	}
+	assert_true(f->x.xs.ring.req_prod > 4 * XENSTORE_RING_SIZE);
+	assert_true(f->x.xs.ring.rsp_prod > 4 * XENSTORE_RING_SIZE);
+	assert_int_equal(f->xs.bogus, 0);
+}
+
+/* A request larger than the ring goes out in pieces. */
+static void
+test_xs_request_larger_than_ring(void **state)
+{
+	struct fixture *f = *state;
+	static char big[3000];
+	char buf[8];
+
+	memset(big, 'x', sizeof(big) - 1);
+	assert_int_equal(xs_write(&f->xs, "big", big), BN_OK);
+	assert_int_equal(strlen(kv_get(&f->x.xs, "big")), sizeof(big) - 1);
+	/* A long reply is read whole, the caller gets its start. */
+	kv_set(&f->x.xs, "big", big, 900);
+	assert_int_equal(xs_read(&f->xs, "big", buf, sizeof(buf)), BN_OK);
+	assert_string_equal(buf, "xxxxxxx");
+	assert_int_equal(xs_write(&f->xs, "k", "1"), BN_OK);
+}
+
+static void
+test_xs_watch_events(void **state)
+{
+	struct fixture *f = *state;
+
+	assert_int_equal(xs_watch(&f->xs, "memory/target", "tok"), BN_OK);
+	assert_string_equal(f->x.xs.token, "tok");
+	assert_int_equal(xs_poll(&f->xs), 1);	/* the initial event */
+	assert_int_equal(xs_poll(&f->xs), 0);
+	/* dom0 writes: the event waits on the ring until polled. */
+	fire(&f->x.xs, "memory/target");
+	assert_true(xs_pending(&f->xs));
+	assert_int_equal(xs_poll(&f->xs), 1);
+	assert_false(xs_pending(&f->xs));
+	/* An event that arrives while a reply is awaited is kept. */
+	assert_int_equal(xs_write(&f->xs, "memory/target", "1024"), BN_OK);
+	assert_int_equal(xs_poll(&f->xs), 1);
+}
+
+static void
+test_xs_stale_reply_ignored(void **state)
+{
+	struct fixture *f = *state;
+
+	f->x.xs.stale_first = true;
+	assert_int_equal(xs_write(&f->xs, "k", "v"), BN_OK);
+	assert_int_equal(f->xs.bogus, 1);
+}
+
+static void
+test_xs_timeout(void **state)
+{
+	struct fixture *f = *state;
+	char buf[8];
+
+	f->x.xs.mute = true;
+	assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)),
+	    BN_ETIMEDOUT);
+	assert_true(f->x.os.now_ms >= XS_TIMEOUT_MS);
+}
+
+static void
+test_xs_protocol_error(void **state)
+{
+	struct fixture *f = *state;
+	char buf[8];
+
+	f->x.xs.bad_len = true;
+	assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)), BN_EIO);
+	assert_true(f->xs.broken);
+	assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)), BN_ENODEV);
+}
+
+static void
+test_xs_error_names(void **state)
+{
+	(void)state;
+	assert_int_equal(xs_error_code("ENOENT"), BN_ENOENT);
+	assert_int_equal(xs_error_code("EACCES"), BN_EPERM);
+	assert_int_equal(xs_error_code("EQUOTA"), BN_EIO);
+}
+
+/*
+ * The balloon front-end.
+ */
+
+/* static-max and target in KiB; reservations in pages. */
+static void
+attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
+{
+	struct xenballoon_config cfg = {
+		.name = "balloon0",
+		.ram_pages = RAM_PAGES,
+		.max_pfn = fake_max_pfn(&f->x.os),
+		.bitmap = f->bitmap,
+		.hv = &fx_hv,
+		.os = &f->x,
+		.store_ring = &f->x.xs.ring,
+		.store_evtchn = 7,
+	};
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)static_max_kib);
+	kv_set(&f->x.xs, "memory/static-max", v, strlen(v));
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)target_kib);
+	kv_set(&f->x.xs, "memory/target", v, strlen(v));
+	f->x.maxres = (long)(static_max_kib / 4) + 256;	/* xl's slack */
+	f->x.curres = (long)(static_max_kib / 4);
+	assert_int_equal(xenballoon_attach(&f->sc, &cfg), BN_OK);
+}
+
+/* dom0 writes memory/target, as xl mem-set does. */
+static void
+host_target(struct fixture *f, uint64_t kib)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)kib);
+	kv_set(&f->x.xs, "memory/target", v, strlen(v));
+	fire(&f->x.xs, "memory/target");
+}
+
+static uint64_t
+node(struct fixture *f, const char *name)
+{
+	uint64_t v;
+
+	assert_int_equal(bn_sysctl_read(&f->sc.balloon, name, &v), BN_OK);
+	return v;
+}
+
+static void
+test_xb_inflates_to_target(void **state)
+{
+	struct fixture *f = *state;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, RAM_PAGES / 2);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"),
+	    RAM_PAGES * 2);
+	assert_int_equal(node(f, "hw.balloon.npages"), RAM_PAGES / 2);
+	assert_int_equal(f->x.not_zeroed, 0);
+	/* Synchronous: one request slot, 1024 frames per hypercall. */
+	assert_int_equal(f->x.decrease_calls, RAM_PAGES / 2 / 1024);
+	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
+
+	host_target(f, RAM_PAGES * 4);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, 0);
+	assert_int_equal(f->x.curres, RAM_PAGES);
+	assert_int_equal(f->x.os.nused, 0);
+}
+
+/* The host counts 1 MiB more than the guest's RAM: targets shift by it. */
+static void
+test_xb_offset_from_static_max(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t clip;
+
+	attach(f, RAM_PAGES * 4 + 1024, RAM_PAGES * 4 + 1024);
+	assert_int_equal(f->sc.offset_pages, 256);
+	assert_int_equal(xenballoon_host_pages(&f->sc, RAM_PAGES * 4 + 1024,
+	    &clip), 0);
+	assert_int_equal(clip, 0);
+	assert_int_equal(xenballoon_host_pages(&f->sc, 16384 + 1024, &clip),
+	    RAM_PAGES - 4096);
+	assert_int_equal(xenballoon_host_pages(&f->sc, 0, &clip), RAM_PAGES);
+	assert_int_equal(xenballoon_host_kib(&f->sc, 16384), 16384 + 1024);
+	host_target(f, 16384 + 1024);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 16384);
+	assert_int_equal(node(f, "machdep.xen.balloon.target"), 16384);
+}
+
+static void
+test_xb_hot_plug_is_clipped(void **state)
+{
+	struct fixture *f = *state;
+	char line[128];
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_target(f, RAM_PAGES * 8);
+	(void)bn_balloon_run(&f->sc.balloon);
+	(void)bn_balloon_run(&f->sc.balloon);
+	snprintf(line, sizeof(line), "balloon0: memory 'hot-plug' unsupported"
+	    " - clipping reservation %d => %d pages.", RAM_PAGES * 2,
+	    RAM_PAGES);
+	assert_true(fake_log_contains(&f->x.os, line));
+	assert_int_equal(fake_log_count(&f->x.os, "hot-plug"), 1);
+	assert_int_equal(f->sc.balloon.pages, 0);
+}
+
+/* A short populate_physmap: log it, keep the rest, retry with backoff. */
+static void
+test_xb_short_populate_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	unsigned calls;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
+	(void)bn_balloon_run(&f->sc.balloon);
+	f->x.populate_limit = 100;
+	host_target(f, RAM_PAGES * 4);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: increase "
+	    "reservation incomplete: was 1024, returned 100"));
+	assert_int_equal(f->sc.balloon.pages, RAM_PAGES / 2 - 100);
+	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
+	/* Within the backoff nothing is asked. */
+	calls = f->x.populate_calls;
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->x.populate_calls, calls);
+	assert_int_equal(f->sc.backoff_ms, XB_BACKOFF_MIN_MS);
+	/* The delay doubles and stays bounded. */
+	while (f->sc.backoff_ms < XB_BACKOFF_MAX_MS) {
+		f->x.os.now_ms += f->sc.backoff_ms;
+		(void)bn_balloon_run(&f->sc.balloon);
+	}
+	f->x.os.now_ms += f->sc.backoff_ms;
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.backoff_ms, XB_BACKOFF_MAX_MS);
+	/* The hypervisor has pages again: the balloon empties. */
+	f->x.populate_limit = -1;
+	f->x.os.now_ms += f->sc.backoff_ms;
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, 0);
+	assert_int_equal(f->sc.backoff_ms, 0);
+	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
+}
+
+/* Writing target in the guest writes memory/target for the host. */
+static void
+test_xb_guest_target_goes_to_xenstore(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
+	attach(f, RAM_PAGES * 4 + 1024, RAM_PAGES * 4 + 1024);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "20000", &old), BN_OK);
+	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "21024");
+	assert_int_equal(node(f, "machdep.xen.balloon.target"), 20000);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 20000);
+	/* The host's next word wins: no guest target lingers. */
+	host_target(f, RAM_PAGES * 4 + 1024);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, 0);
+}
+
+/* xl's default: memory/target is read-only to the guest. */
+static void
+test_xb_guest_target_read_only(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+	int i;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	snprintf(f->x.xs.ro, sizeof(f->x.xs.ro), "memory/target");
+	for (i = 0; i < 2; i++)
+		assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+		    "machdep.xen.balloon.target", "16384", &old), BN_OK);
+	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "32768");
+	assert_int_equal(fake_log_count(&f->x.os, "read-only"), 1);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 16384);
+	/* Another watch firing is no new wish of the host... */
+	fire(&f->x.xs, "memory/static-max");
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.target"), 16384);
+	/* ...a new memory/target is. */
+	host_target(f, 24576);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 24576);
+}
+
+static void
+test_xb_eperm(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old, min;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	min = node(f, "machdep.xen.balloon.min");
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "32772", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "1", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.min", "4", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.min", "40000", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.current", "8000", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.max", "8000", &old), BN_EPERM);
+	assert_int_equal(node(f, "machdep.xen.balloon.min"), min);
+	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "32768");
+}
+
+/* xl mem-max lowers the maximum reservation: "max" follows. */
+static void
+test_xb_mem_max_lowers_max(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
+	assert_int_equal(node(f, "machdep.xen.balloon.max"), RAM_PAGES * 4);
+	kv_set(&f->x.xs, "memory/static-max", "28672", 5);
+	fire(&f->x.xs, "memory/static-max");
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.max"),
+	    RAM_PAGES * 4 - 4096);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "30000", &old), BN_EPERM);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "28672", &old), BN_OK);
+}
+
+static void
+test_xb_min_holds(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.min", "24576", &old), BN_OK);
+	host_target(f, 8192);
+	(void)bn_balloon_run(&f->sc.balloon);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 24576);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: WARNING: balloon "
+	    "could not reach target 8192 (current 24576)"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_xs_read_write),
+		T(test_xs_read_u64),
+		T(test_xs_ring_wraps),
+		T(test_xs_request_larger_than_ring),
+		T(test_xs_watch_events),
+		T(test_xs_stale_reply_ignored),
+		T(test_xs_timeout),
+		T(test_xs_protocol_error),
+		T(test_xs_error_names),
+		T(test_xb_inflates_to_target),
+		T(test_xb_offset_from_static_max),
+		T(test_xb_hot_plug_is_clipped),
+		T(test_xb_short_populate_backs_off),
+		T(test_xb_guest_target_goes_to_xenstore),
+		T(test_xb_guest_target_read_only),
+		T(test_xb_eperm),
+		T(test_xb_mem_max_lowers_max),
+		T(test_xb_min_holds),
+#undef T
+	};
+
+	return cmocka_run_group_tests_name("xen", tests, NULL, NULL);
+}

@@ -1,0 +1,300 @@
+#!/usr/bin/env python3
+"""Issue 7 end to end: build/ballonet-guest.elf as a Xen PVH domU.
+
+One bed (tests/xen/xenbed.py: Xen 4.17 nested in QEMU) and one domU,
+memory=256, maxmem=512, for every check: booting the bed costs most of the
+time.  The guest's shell is reached through its PV console: input goes to
+the console's pty in dom0 (xenstore console/tty), output comes back in
+xenconsoled's log.
+
+Units: xl speaks MiB, memory/target and static-max KiB; the guest's
+machdep.xen.balloon.{current,min,max,target} are KiB, {npages,actual}
+pages of 4 KiB.  The guest maps host targets with the offset it prints at
+attach ("offset N pages"): static-max minus the RAM of its memory map.
+
+    python3 tests/xen/test_xen_balloon.py        # every check, in order
+    pytest tests/xen/test_xen_balloon.py         # the same, one bed
+"""
+
+import atexit
+import os
+import re
+import shlex
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from xenbed import XenBed, wait_until  # noqa: E402
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+ELF = os.environ.get("BALLONET_GUEST",
+                     os.path.join(ROOT, "build", "ballonet-guest.elf"))
+NAME = "g1"
+MEMORY, MAXMEM = 256, 512        # MiB
+BATCH_KIB = 1024 * 4             # one request of the engine
+TIMEOUT = 120
+PREFIX = "machdep.xen.balloon"
+EPERM = "Operation not permitted"
+PROMPT = "ballonet# "
+
+
+class XenGuest:
+    """The domU's shell over its PV console."""
+
+    def __init__(self, bed, name):
+        self.bed, self.name = bed, name
+        self.domid = bed.xl_list()[name]["id"]
+        self.home = "/local/domain/%d" % self.domid
+        self.tty = wait_until(lambda: self.xs_read("console/tty"), 30,
+                              what="console/tty")
+
+    def xs_read(self, rel):
+        rc, out = self.bed.run("xenstore-read %s/%s" % (self.home, rel))
+        return out.strip() if rc == 0 else None
+
+    def xs_write(self, rel, value):
+        self.bed.sh("xenstore-write %s/%s %s" % (self.home, rel, value))
+
+    def console(self):
+        return self.bed.console(self.name).replace("\r", "")
+
+    def cmd(self, line, timeout=60):
+        """Type a command; return its output (the lines before the prompt)."""
+        start = len(self.console())
+        self.bed.sh("printf '%%s\\r' %s > %s" % (shlex.quote(line),
+                                                 self.tty))
+        # The balloon's messages may come between prompt and echo.
+        rx = re.compile(re.escape(line) + r"\n(.*?)" + re.escape(PROMPT),
+                        re.S)
+        m = wait_until(lambda: rx.search(self.console(), start), timeout,
+                       interval=0.3, what="output of %r" % line)
+        return m.group(1)
+
+    def sysctl(self, name):
+        out = self.cmd("sysctl " + name)
+        m = re.search(r"^%s = (\d+)$" % re.escape(name), out, re.M)
+        if not m:
+            raise AssertionError("sysctl %s: %r" % (name, out))
+        return int(m.group(1))
+
+    def nodes(self):
+        return {k: int(v) for k, v in
+                re.findall(r"^(\S+) = (\d+)$", self.cmd("sysctl -a"), re.M)}
+
+    def write(self, name, value):
+        """sysctl -w; returns the guest's one-line answer."""
+        return self.cmd("sysctl -w %s=%s" % (name, value)).strip()
+
+    def wait_sysctl(self, name, value, timeout=TIMEOUT):
+        wait_until(lambda: self.sysctl(name) == value, timeout, 1.0,
+                   "%s == %d" % (name, value))
+
+    def offset_pages(self):
+        m = re.search(r"offset (-?\d+) pages", self.console())
+        return int(m.group(1))
+
+
+_state = {}
+
+
+def bed_guest():
+    """The shared bed and domU, booted on first use."""
+    if "guest" not in _state:
+        bed = XenBed(lifetime=1500)
+        bed.__enter__()
+        atexit.register(bed.__exit__, None, None, None)
+        path = bed.put(ELF, "ballonet-guest.elf")
+        bed.create(NAME, kernel=path, memory=MEMORY, maxmem=MAXMEM,
+                   wait=r"ballonet: ready", timeout=TIMEOUT)
+        _state["bed"], _state["guest"] = bed, XenGuest(bed, NAME)
+        _state["min"] = _state["guest"].sysctl(PREFIX + ".min")
+    return _state["bed"], _state["guest"]
+
+
+def agree(bed, g, mib):
+    """xl list shows mib and the guest's current agrees within a batch."""
+    host_kib = mib * 1024 - g.offset_pages() * 4
+    wait_until(lambda: abs(g.sysctl(PREFIX + ".current") - host_kib)
+               <= BATCH_KIB, TIMEOUT, 1.0, "guest current ~ %d MiB" % mib)
+    assert abs(bed.mem(NAME) * 1024 - g.offset_pages() * 4 -
+               g.sysctl(PREFIX + ".current")) <= BATCH_KIB
+
+
+def reset(bed, g):
+    """Back to the boot state: 256 MiB, mem-max 512, min at its default."""
+    g.write(PREFIX + ".min", _state["min"])
+    bed.mem_set(NAME, MEMORY, timeout=TIMEOUT)
+    bed.sh("xl mem-max %s %dm" % (NAME, MAXMEM))
+    agree(bed, g, MEMORY)
+
+
+def test_boot_and_console():
+    bed, g = bed_guest()
+    text = g.console()
+    assert "ballonet reference guest" in text
+    assert re.search(r"xen: version 4\.17", text), text
+    assert "ballonet: ready" in text
+    nodes = g.nodes()
+    for prefix in (PREFIX, "hw.balloon"):
+        for leaf in ("npages", "actual", "current", "min", "max", "target"):
+            assert prefix + "." + leaf in nodes, nodes
+    assert nodes[PREFIX + ".max"] == MAXMEM * 1024 - g.offset_pages() * 4
+    agree(bed, g, MEMORY)
+
+
+def test_mem_set_down_and_up():
+    bed, g = bed_guest()
+    reset(bed, g)
+    took = bed.mem_set(NAME, 128, timeout=TIMEOUT)
+    agree(bed, g, 128)
+    assert g.sysctl("hw.balloon.actual") == \
+        (MAXMEM - 128) * 256 + g.offset_pages()
+    print("mem-set 256 -> 128 MiB: %.2f s" % took)
+    took = bed.mem_set(NAME, MEMORY, timeout=TIMEOUT)
+    agree(bed, g, MEMORY)
+    print("mem-set 128 -> 256 MiB: %.2f s" % took)
+
+
+def test_xenstore_write_target():
+    bed, g = bed_guest()
+    reset(bed, g)
+    g.xs_write("memory/target", 200 * 1024)
+    wait_until(lambda: bed.mem(NAME) == 200, TIMEOUT, 1.0, "xl list 200")
+    agree(bed, g, 200)
+    g.xs_write("memory/target", MEMORY * 1024)
+    wait_until(lambda: bed.mem(NAME) == MEMORY, TIMEOUT, 1.0, "xl list 256")
+
+
+def test_guest_target_reaches_xenstore():
+    """xl leaves memory/target read-only to the guest: the guest says so
+    once and balloons anyway.  Once dom0 grants write access
+    (xenstore-chmod), the guest's target is written there."""
+    bed, g = bed_guest()
+    reset(bed, g)
+    want = 160 * 1024 - g.offset_pages() * 4
+    assert "->" in g.write(PREFIX + ".target", want)
+    assert "memory/target is read-only to this domain" in g.console()
+    assert g.xs_read("memory/target") == str(MEMORY * 1024)
+    wait_until(lambda: bed.mem(NAME) == 160, TIMEOUT, 1.0, "xl list 160")
+    agree(bed, g, 160)
+    bed.sh("xenstore-chmod %s/memory/target n0 b%d" % (g.home, g.domid))
+    want = 192 * 1024 - g.offset_pages() * 4
+    assert "->" in g.write(PREFIX + ".target", want)
+    assert g.xs_read("memory/target") == str(192 * 1024)
+    # The hypervisor's limit is still 257 MiB (xl mem-set 256): room enough.
+    wait_until(lambda: bed.mem(NAME) == 192, TIMEOUT, 1.0, "xl list 192")
+    agree(bed, g, 192)
+    # The host's next word wins.
+    bed.mem_set(NAME, MEMORY, timeout=TIMEOUT)
+    agree(bed, g, MEMORY)
+
+
+def test_mem_max_lowers_max():
+    bed, g = bed_guest()
+    reset(bed, g)
+    bed.sh("xl mem-max %s 384m" % NAME)
+    want = 384 * 1024 - g.offset_pages() * 4
+    g.wait_sysctl(PREFIX + ".max", want)
+    assert g.sysctl("hw.balloon.max") == want
+    assert g.write(PREFIX + ".target", want + 4).endswith(EPERM)
+    assert g.sysctl(PREFIX + ".target") == MEMORY * 1024 - \
+        g.offset_pages() * 4
+
+
+def test_eperm_cases():
+    bed, g = bed_guest()
+    reset(bed, g)
+    n = g.nodes()
+    cases = [
+        (PREFIX + ".target", n[PREFIX + ".max"] + 4),     # above max
+        (PREFIX + ".target", n[PREFIX + ".min"] - 4),     # below min
+        (PREFIX + ".min", 4),                             # below safeguard
+        (PREFIX + ".min", n[PREFIX + ".max"] + 4),        # above max
+        ("hw.balloon.target", n[PREFIX + ".max"] + 4),
+    ]
+    for leaf in ("current", "max", "npages", "actual"):
+        cases.append((PREFIX + "." + leaf, 1000))
+    for name, value in cases:
+        answer = g.write(name, value)
+        assert answer.endswith(EPERM), (name, value, answer)
+    assert g.nodes() == n
+    assert g.xs_read("memory/target") == str(MEMORY * 1024)
+
+
+def test_short_populate_is_retried():
+    """The hypervisor's limit (xl mem-set: target + 1 MiB) is below a guest
+    target: the hypervisor returns fewer pages, the guest says so and keeps
+    trying, with backoff, until the host raises the limit."""
+    bed, g = bed_guest()
+    reset(bed, g)
+    bed.mem_set(NAME, 128, timeout=TIMEOUT)
+    agree(bed, g, 128)
+    g.write(PREFIX + ".target", 192 * 1024 - g.offset_pages() * 4)
+    wait_until(lambda: re.search(r"increase reservation incomplete: was "
+                                 r"\d+, returned -?\d+", g.console()),
+               TIMEOUT, 1.0, "the incomplete line")
+    assert bed.mem(NAME) <= 130
+    bed.mem_set(NAME, 192, timeout=TIMEOUT)
+    agree(bed, g, 192)
+
+
+def test_hot_plug_is_clipped():
+    bed, g = bed_guest()
+    reset(bed, g)
+    g.xs_write("memory/target", 1024 * 1024)
+    wait_until(lambda: "memory 'hot-plug' unsupported - clipping "
+               "reservation 262144 => %d pages." % (MAXMEM * 256)
+               in g.console(), TIMEOUT, 1.0, "the hot-plug line")
+    reset(bed, g)
+
+
+def test_min_holds():
+    bed, g = bed_guest()
+    reset(bed, g)
+    floor = 128 * 1024 - g.offset_pages() * 4
+    assert "->" in g.write(PREFIX + ".min", floor)
+    bed.sh("xl mem-set %s 64m" % NAME)
+    wait_until(lambda: "WARNING: balloon could not reach target" in
+               g.console(), TIMEOUT, 1.0, "the WARNING line")
+    assert re.search(r"WARNING: balloon could not reach target %d "
+                     r"\(current %d\)" % (64 * 1024 - g.offset_pages() * 4,
+                                          floor), g.console())
+    assert g.sysctl(PREFIX + ".current") == floor
+    time.sleep(3)
+    assert abs(bed.mem(NAME) - 128) <= 1
+    reset(bed, g)
+
+
+TESTS = [test_boot_and_console, test_mem_set_down_and_up,
+         test_xenstore_write_target, test_guest_target_reaches_xenstore,
+         test_mem_max_lowers_max, test_eperm_cases,
+         test_short_populate_is_retried, test_hot_plug_is_clipped,
+         test_min_holds]
+
+
+def main(argv):
+    """Run the tests on one shared bed; the last line is the summary."""
+    only = set(argv)
+    passed = failed = 0
+    for t in TESTS:
+        if only and t.__name__ not in only:
+            continue
+        t0 = time.monotonic()
+        try:
+            t()
+            passed += 1
+            print("ok %s (%.1f s)" % (t.__name__, time.monotonic() - t0),
+                  flush=True)
+        except Exception as e:  # report and go on: the bed is shared
+            failed += 1
+            print("FAIL %s: %s: %s" % (t.__name__, type(e).__name__, e),
+                  flush=True)
+    if failed and "guest" in _state:
+        print("--- console of %s (tail)" % NAME)
+        print("\n".join(_state["guest"].console().splitlines()[-40:]))
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,135 @@
+/*
+ * ballonet: the balloon front-end's recovery from a device in trouble.
+ *
+ * Trouble is: the device sets NEEDS_RESET (VIRTIO 1.2, 2.1.2), it lost its
+ * state (DRIVER_OK gone: reset behind our back), it corrupted a used ring
+ * (the queue stopped), or it left a request unacknowledged for
+ * VIOMB_ACK_RESET_MS.  The cure is the same: reset the device, give the
+ * engine its requests in flight back (bn_balloon_abort_inflight(): inflate
+ * frames return to the OS, deflate frames stay ballooned), and bring the
+ * device up again with the features negotiated at attach.  Until then no
+ * request goes out.  Resets back off from 1 s to 60 s while the device
+ * completes nothing in between, so that a device asking for resets over
+ * and over costs little.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ballonet/balloon.h>
+#include <ballonet/error.h>
+#include <ballonet/port.h>
+
+#include "viomb.h"
+#include "viomb_feat.h"
+#include "virtio.h"
+#include "virtqueue.h"
+
+#define VIOMB_ACK_RESET_MS	60000	/* unacknowledged this long: reset */
+#define RESET_BACKOFF_MIN_MS	1000
+#define RESET_BACKOFF_MAX_MS	60000
+
+static const char *
+viomb_trouble(struct viomb_softc *sc, uint64_t now)
+{
+	uint8_t status = virtio_get_status(sc->vdev);
+
+	if ((status & VIRTIO_STATUS_NEEDS_RESET) != 0)
+		return "device needs a reset";
+	if ((status & VIRTIO_STATUS_DRIVER_OK) == 0 ||
+	    (status & VIRTIO_STATUS_FAILED) != 0)
+		return "device lost its state";
+	if (sc->inflateq.broken || sc->deflateq.broken ||
+	    sc->statsq.broken || sc->reportq.broken)
+		return "device corrupted a used ring";
+	if (bn_balloon_oldest_ms(&sc->balloon, now) >= VIOMB_ACK_RESET_MS)
+		return "host left a request unacknowledged for 60 s";
+	return NULL;
+}
+
+/* A free page report the device will never return: the OS gets it back. */
+static void
+report_dropped(void *arg, void *cookie)
+{
+	struct viomb_softc *sc = arg;
+
+	sc->report_done(sc->report_arg, cookie);
+}
+
+static int
+viomb_requeue(struct viomb_softc *sc)
+{
+	int error;
+
+	error = virtq_reinit(&sc->inflateq, NULL, NULL);
+	if (error == BN_OK)
+		error = virtq_reinit(&sc->deflateq, NULL, NULL);
+	if (error == BN_OK && sc->statsq.mem != NULL)
+		error = virtq_reinit(&sc->statsq, NULL, NULL);
+	if (error == BN_OK && sc->reportq.mem != NULL)
+		error = virtq_reinit(&sc->reportq, report_dropped, sc);
+	sc->stats_out = false;
+	return error;
+}
+
+/* 3.1.1 again, with the features of attach: the engine keeps its books. */
+static int
+viomb_restart(struct viomb_softc *sc)
+{
+	struct virtio_dev *vdev = sc->vdev;
+	uint64_t pages;
+	int error;
+
+	virtio_reset(vdev);
+	bn_balloon_abort_inflight(&sc->balloon);
+	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
+	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
+	if ((virtio_get_features(vdev) & sc->features) != sc->features)
+		return BN_ENODEV;
+	virtio_set_features(vdev, sc->features);
+	if (vdev->modern) {
+		virtio_add_status(vdev, VIRTIO_STATUS_FEATURES_OK);
+		if ((virtio_get_status(vdev) & VIRTIO_STATUS_FEATURES_OK) == 0)
+			return BN_ENODEV;
+	}
+	if ((error = viomb_requeue(sc)) != BN_OK)
+		return error;
+	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
+		virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
+		    sc->balloon.cfg.poison_val);
+	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
+	viomb_stats_drain(sc);
+	pages = sc->balloon.pages;
+	virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_ACTUAL,
+	    pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	return BN_OK;
+}
+
+void
+viomb_watch(struct viomb_softc *sc)
+{
+	uint64_t now = bn_port_now_ms(sc->vdev->os);
+	const char *why = viomb_trouble(sc, now);
+	int error;
+
+	if (sc->balloon.stats.requests != sc->reset_requests)
+		sc->reset_backoff_ms = 0;	/* it worked for a while */
+	sc->resetting = why != NULL;
+	if (why == NULL || now < sc->reset_at_ms)
+		return;
+	sc->resets++;
+	sc->reset_backoff_ms = sc->reset_backoff_ms == 0 ?
+	    RESET_BACKOFF_MIN_MS : sc->reset_backoff_ms * 2;
+	if (sc->reset_backoff_ms > RESET_BACKOFF_MAX_MS)
+		sc->reset_backoff_ms = RESET_BACKOFF_MAX_MS;
+	sc->reset_at_ms = now + sc->reset_backoff_ms;
+	bn_balloon_log(&sc->balloon, BN_LOG_WARN, "%s; resetting it", why);
+	error = viomb_restart(sc);
+	sc->reset_requests = sc->balloon.stats.requests;
+	if (error == BN_OK) {
+		sc->resetting = false;
+		return;
+	}
+	virtio_add_status(sc->vdev, VIRTIO_STATUS_FAILED);
+	bn_balloon_log(&sc->balloon, BN_LOG_ERR, "device reset failed: %s; "
+	    "next attempt in %u ms", bn_strerror(error), sc->reset_backoff_ms);
+}
