@@ -103,6 +103,12 @@ $(BUILD)/tests/test_size: tests/unit/test_size.c $(BUILD)/host-obj/host/size.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
 
+# The QMP reader, against a peer on a socketpair.
+$(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
+	    $(HOST_LDFLAGS)
+
 $(BUILD)/host-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -c -o $@ $<
@@ -135,6 +141,7 @@ deps:
 
 check: deps
 	@$(MAKE) --no-print-directory all fuzzers
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/debug GUEST_DEBUG=1 guest
 	@bash scripts/check.sh
 
 # BENCH_ARGS: e.g. --config tiny, --runs 5, --guests ours,linux.

@@ -162,7 +162,9 @@ bn_balloon_current_kib(const struct bn_balloon *b)
 uint64_t
 bn_balloon_target_kib(const struct bn_balloon *b)
 {
-	return (b->cfg.ram_pages - bn_balloon_goal(b)) * BN_KIB_PER_PAGE;
+	uint64_t goal = bn_balloon_oom_goal(b, bn_balloon_goal(b));
+
+	return (b->cfg.ram_pages - goal) * BN_KIB_PER_PAGE;
 }
 
 static uint64_t
@@ -267,11 +269,13 @@ warn_if_held(struct bn_balloon *b, uint64_t goal)
 	    (unsigned long long)b->min_kib);
 }
 
-/* The OS refused a page: retry later, with a delay that doubles. */
+/*
+ * The OS refused a page, or the host a frame: retry later, with a delay
+ * that doubles.
+ */
 static uint64_t
-back_off(struct bn_balloon *b, uint64_t now)
+back_off(struct bn_balloon *b, uint64_t now, const char *why)
 {
-	b->stats.alloc_failures++;
 	b->backoff_ms = b->backoff_ms == 0 ? BACKOFF_MIN_MS :
 	    (uint32_t)min_u64((uint64_t)b->backoff_ms * 2, BACKOFF_MAX_MS);
 	b->retry_at_ms = now + b->backoff_ms;
@@ -282,7 +286,7 @@ back_off(struct bn_balloon *b, uint64_t now)
 		    (unsigned long long)bn_balloon_target_kib(b),
 		    (unsigned long long)bn_balloon_current_kib(b));
 		bn_balloon_log(b, BN_LOG_WARN,
-		    "no free page to give; retrying in %u ms", b->backoff_ms);
+		    "%s; retrying in %u ms", why, b->backoff_ms);
 	}
 	return b->backoff_ms;
 }
@@ -400,11 +404,16 @@ inflate(struct bn_balloon *b, uint64_t want, uint64_t now)
 			b->retry_at_ms = now + SUBMIT_RETRY_MS;
 			return SUBMIT_RETRY_MS;
 		}
-		if (refused)
-			return back_off(b, now);
+		if (refused) {
+			b->stats.alloc_failures++;
+			return back_off(b, now, "no free page to give");
+		}
 		b->ramp = (uint32_t)min_u64((uint64_t)b->ramp * 2,
 		    b->cfg.batch_pages);
 		want = poll_more(b, want - got);
+		/* The host took fewer frames than asked (inflate_done). */
+		if (now < b->retry_at_ms)
+			return b->retry_at_ms - now;
 		/* Long inflates come back to the OS's loop now and then. */
 		if (want > 0 && bn_port_now_ms(b->cfg.os) >= now + RUN_BUDGET_MS) {
 			b->backoff_ms = 0;
@@ -571,6 +580,10 @@ inflate_done(struct bn_balloon *b, struct bn_request *req, uint32_t done)
 	b->stats.inflated += added;
 	/* Frames the host did not take are still the guest's. */
 	release_pages(b, req->pfns + done, req->npfns - done);
+	/* Asking for them again at once would spin: wait first. */
+	if (done < req->npfns)
+		(void)back_off(b, bn_port_now_ms(b->cfg.os),
+		    "host refused frames");
 }
 
 /* PAGE_POISON: deflated pages hold poison_val when reused (5.5.6.4). */

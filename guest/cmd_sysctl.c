@@ -52,6 +52,30 @@ poison_val(void)
 	return pmem.poison_val;
 }
 
+static uint64_t
+zeroed_pages(void)
+{
+	return pmem.zeroed;
+}
+
+static uint64_t
+zero_skipped(void)
+{
+	return pmem.zero_skipped;
+}
+
+static uint64_t
+zero_always(void)
+{
+	return pmem.zero_always != 0;
+}
+
+static uint64_t
+warm_boot(void)
+{
+	return pmem.warm_boot != 0;
+}
+
 /* Guest nodes, all read-only. */
 static const struct {
 	const char	*name;
@@ -63,6 +87,10 @@ static const struct {
 	{ "vm.stats.total_pages", total_pages },	/* it manages */
 	{ "vm.poison", poison },		/* 1: boot option poison= */
 	{ "vm.poison_val", poison_val },	/* what freed pages hold */
+	{ "vm.stats.zeroed_pages", zeroed_pages },	/* by the balloon */
+	{ "vm.stats.zero_skipped", zero_skipped },	/* held no data */
+	{ "vm.zero_always", zero_always },	/* 1: boot option zero= */
+	{ "vm.warm_boot", warm_boot },		/* 1: every page was dirty */
 };
 #define NGNODES	(sizeof(gnodes) / sizeof(gnodes[0]))
 

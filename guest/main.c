@@ -96,17 +96,41 @@ parse_byte(const char *s, size_t n)
 	return (int)v;
 }
 
+static void
+option_poison(const char *w, size_t n)
+{
+	int v;
+
+	if ((v = parse_byte(w, n)) < 0) {
+		kprintf("boot: bad poison=, want 0-255 or 0x0-0xff\n");
+		return;
+	}
+	pmem_set_poison((uint8_t)v);
+	kprintf("boot: pages freed are poisoned with 0x%02x\n", v);
+}
+
+static void
+option_zero(const char *w, size_t n)
+{
+	if (n != 6 || strncmp(w, "always", 6) != 0) {
+		kprintf("boot: bad zero=, want zero=always\n");
+		return;
+	}
+	pmem.zero_always = 1;
+	kprintf("boot: the balloon zeroes every page\n");
+}
+
 /*
  * Boot options, words of the command line; the others are ignored (the
  * first is the kernel's name).  poison=BYTE: pages freed are filled with
- * BYTE, and the balloon accepts PAGE_POISON.
+ * BYTE, and the balloon accepts PAGE_POISON.  zero=always: the balloon
+ * zeroes even the pages known to hold no guest data (pmem.h).
  */
 static void
 boot_options(uint32_t info_pa)
 {
 	const char *s = boot_cmdline(info_pa), *w;
 	size_t n;
-	int v;
 
 	while (s != NULL && *s != '\0') {
 		while (*s == ' ' || *s == '\t')
@@ -114,14 +138,10 @@ boot_options(uint32_t info_pa)
 		for (w = s; *s != '\0' && *s != ' ' && *s != '\t'; s++)
 			continue;
 		n = (size_t)(s - w);
-		if (n < 7 || strncmp(w, "poison=", 7) != 0)
-			continue;
-		if ((v = parse_byte(w + 7, n - 7)) < 0) {
-			kprintf("boot: bad poison=, want 0-255 or 0x0-0xff\n");
-			continue;
-		}
-		pmem_set_poison((uint8_t)v);
-		kprintf("boot: pages freed are poisoned with 0x%02x\n", v);
+		if (n >= 7 && strncmp(w, "poison=", 7) == 0)
+			option_poison(w + 7, n - 7);
+		else if (n >= 5 && strncmp(w, "zero=", 5) == 0)
+			option_zero(w + 5, n - 5);
 	}
 }
 
@@ -210,6 +230,9 @@ kmain(uint32_t info_pa, uint32_t magic)
 	boot_options(info_pa);
 	boot_interrupts();
 	autoconf();
+#ifdef BN_DEBUG
+	kprintf("audit: the balloon's books are checked after every run\n");
+#endif
 	kprintf("ballonet: ready\n");
 	shell_start();
 	main_loop();

@@ -1,9 +1,10 @@
 /*
  * Physical page allocator: a bitmap over all usable RAM above the kernel.
  *
- * At boot only the kernel image, the page tables and the two bitmaps are
- * written.  A free frame is never touched (no free list runs through it),
- * so QEMU's resident size stays small until the guest really uses memory.
+ * At boot only the kernel image, the page tables, the three bitmaps and
+ * the warm boot marker are written.  A free frame is never touched (no
+ * free list runs through it), so QEMU's resident size stays small until
+ * the guest really uses memory.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #define LOW_LIMIT	(1ull << 20)	/* BIOS data, option ROMs: left alone */
 #define MIB		(1ull << 20)
 #define FOUR_GIB	(1ull << 32)
+#define BOOT_MAGIC	0x74656e6f6c6c6162ull	/* "ballonet" */
 
 extern char _kernel_end[];
 
@@ -126,7 +128,7 @@ zero_words(uint64_t *w, uint64_t n)
 		*w++ = 0;
 }
 
-/* Find room for both bitmaps in the first region that has it. */
+/* Find room for the three bitmaps in the first region that has it. */
 static int
 carve_bitmaps(uint64_t *start, uint64_t *end)
 {
@@ -135,15 +137,15 @@ carve_bitmaps(uint64_t *start, uint64_t *end)
 
 	pmem.nwords = (pmem.max_pfn + 63) / 64;
 	bytes = round_up(pmem.nwords * 8);
-	need = bytes + round_up(BN_BITMAP_BYTES(pmem.max_pfn));
+	need = 2 * bytes + round_up(BN_BITMAP_BYTES(pmem.max_pfn));
 	for (i = 0; i < pmem.nregions; i++) {
 		s = max64(pmem.regions[i].start, pmem.first_free);
 		if (s + need > pmem.regions[i].end)
 			continue;
 		pmem.map = (uint64_t *)(uintptr_t)s;
-		pmem.balloon_map = (uint64_t *)(uintptr_t)(s + bytes);
-		zero_words(pmem.map, bytes / 8);
-		zero_words(pmem.balloon_map, (need - bytes) / 8);
+		pmem.clean = (uint64_t *)(uintptr_t)(s + bytes);
+		pmem.balloon_map = (uint64_t *)(uintptr_t)(s + 2 * bytes);
+		zero_words(pmem.map, need / 8);
 		*start = s;
 		*end = s + need;
 		return 0;
@@ -184,6 +186,93 @@ pmem_init(const struct mb_info *mbi)
 	return pmem_setup(boot_data_end(mbi));
 }
 
+static bool
+is_free(uint64_t pfn)
+{
+	return (pmem.map[pfn / 64] >> (pfn & 63)) & 1;
+}
+
+static void
+take_frame(uint64_t pfn)
+{
+	pmem.map[pfn / 64] &= ~(1ull << (pfn & 63));
+	pmem.free_pages--;
+}
+
+static void
+set_dirty(uint64_t pfn)
+{
+	pmem.clean[pfn / 64] &= ~(1ull << (pfn & 63));
+}
+
+static bool
+frame_is_zero(const volatile uint64_t *p)
+{
+	size_t i;
+
+	for (i = 0; i < PAGE_SIZE / 8; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+/*
+ * The warm boot marker: the last usable frame below 4 GiB, out of the
+ * allocator.  Holding the magic and its complement, RAM survived a reset
+ * (QEMU's system_reset keeps it); all zeroes, this is fresh RAM and the
+ * marker is written now; anything else, RAM held something not ours.
+ * True when RAM may hold data.
+ */
+static bool
+check_warm(uint64_t pa)
+{
+	volatile uint64_t *p = (volatile uint64_t *)(uintptr_t)pa;
+
+	if (p[0] == BOOT_MAGIC && p[1] == ~BOOT_MAGIC)
+		return true;
+	if (!frame_is_zero(p)) {
+		kprintf("pmem: boot marker frame not zero: RAM is not fresh\n");
+		return true;
+	}
+	p[0] = BOOT_MAGIC;
+	p[1] = ~BOOT_MAGIC;
+	return false;
+}
+
+/* Keep the marker out of the allocator; 0 if there is no room for it. */
+static uint64_t
+reserve_marker(uint64_t cs, uint64_t ce)
+{
+	uint64_t pa = pmem.low_top - PAGE_SIZE;
+
+	if (pmem.low_top < pmem.first_free + PAGE_SIZE ||
+	    (pa >= cs && pa < ce) || !is_free(pa >> PAGE_SHIFT))
+		return 0;
+	take_frame(pa >> PAGE_SHIFT);
+	return pa;
+}
+
+/* Cold boot: every free frame is clean; else none is. */
+static void
+init_clean(uint64_t cs, uint64_t ce)
+{
+	uint64_t w;
+
+	pmem.magic_pa = reserve_marker(cs, ce);
+	pmem.warm_boot = 1;
+	if (pmem.magic_pa == 0) {
+		kprintf("pmem: no room for the boot marker, zeroing every page\n");
+		return;
+	}
+	if (check_warm(pmem.magic_pa)) {
+		kprintf("pmem: warm boot, zeroing every page\n");
+		return;
+	}
+	pmem.warm_boot = 0;
+	for (w = 0; w < pmem.nwords; w++)
+		pmem.clean[w] = pmem.map[w];
+}
+
 int
 pmem_setup(uint64_t boot_end)
 {
@@ -197,13 +286,14 @@ pmem_setup(uint64_t boot_end)
 		s = max64(pmem.regions[i].start, pmem.first_free);
 		free_range(s, pmem.regions[i].end, cs, ce);
 	}
+	init_clean(cs, ce);
 	pmem.total_pages = pmem.free_pages;
 	pmem.cursor = (pmem.first_free >> PAGE_SHIFT) / 64;
 	return 0;
 }
 
 uint64_t
-pmem_alloc(void)
+pmem_take(void)
 {
 	uint64_t n, w, bit;
 
@@ -214,8 +304,7 @@ pmem_alloc(void)
 		w = pmem.cursor;
 		if (pmem.map[w] != 0) {
 			bit = (uint64_t)__builtin_ctzll(pmem.map[w]);
-			pmem.map[w] &= ~(1ull << bit);
-			pmem.free_pages--;
+			take_frame(w * 64 + bit);
 			return (w * 64 + bit) << PAGE_SHIFT;
 		}
 		pmem.cursor = w + 1 == pmem.nwords ? 0 : w + 1;
@@ -223,10 +312,22 @@ pmem_alloc(void)
 	return 0;
 }
 
-static bool
-is_free(uint64_t pfn)
+uint64_t
+pmem_alloc(void)
 {
-	return (pmem.map[pfn / 64] >> (pfn & 63)) & 1;
+	uint64_t pa = pmem_take();
+
+	if (pa != 0)
+		set_dirty(pa >> PAGE_SHIFT);
+	return pa;
+}
+
+int
+pmem_is_clean(uint64_t pa)
+{
+	uint64_t pfn = pa >> PAGE_SHIFT;
+
+	return pfn < pmem.max_pfn && ((pmem.clean[pfn / 64] >> (pfn & 63)) & 1);
 }
 
 /* First fit; attach time only, so a linear scan is good enough. */
@@ -251,9 +352,10 @@ pmem_alloc_contig(uint64_t npages)
 	}
 	if (run < npages)
 		return 0;
-	for (i = first; i < first + npages; i++)
-		pmem.map[i / 64] &= ~(1ull << (i & 63));
-	pmem.free_pages -= npages;
+	for (i = first; i < first + npages; i++) {
+		take_frame(i);
+		set_dirty(i);
+	}
 	return first << PAGE_SHIFT;
 }
 
@@ -304,4 +406,20 @@ pmem_free(uint64_t pa)
 	pmem_mark_dirty(pfn);	/* for free page reporting */
 	if (pfn / 64 < pmem.cursor)
 		pmem.cursor = pfn / 64;
+}
+
+/*
+ * A balloon page comes back: it holds no guest data (include/ballonet/
+ * port.h, bn_port_page_free()).  Poisoning leaves that true.
+ */
+void
+pmem_free_clean(uint64_t pa)
+{
+	uint64_t pfn = pa >> PAGE_SHIFT;
+	bool ok = pa != 0 && (pa & (PAGE_SIZE - 1)) == 0 &&
+	    pfn < pmem.max_pfn && !is_free(pfn);
+
+	pmem_free(pa);		/* a bad free: it says so */
+	if (ok)
+		pmem.clean[pfn / 64] |= 1ull << (pfn & 63);
 }

@@ -4,6 +4,17 @@
  * One bit per 4 KiB frame, set while the frame is free.  Free frames are
  * never written, so that the host commits only pages the guest really
  * uses; that is what makes reclaim by ballooning measurable.
+ *
+ * A second bitmap says which frames are "clean": they hold no guest data,
+ * so the balloon may give them to the host without zeroing them.  At a
+ * cold boot every free frame is clean (fresh guest RAM reads as zero under
+ * QEMU and Xen); a frame turns dirty when pmem_alloc() or
+ * pmem_alloc_contig() hands it out and stays dirty when pmem_free() takes
+ * it back; it is clean again when the balloon gives it back
+ * (pmem_free_clean(): it came back from the host, or was zeroed on its way
+ * out).  A warm reset keeps RAM: pmem_setup() tells one from a cold boot
+ * by a magic frame it keeps out of the allocator, and after a warm boot
+ * every frame starts dirty.
  */
 #ifndef GUEST_PMEM_H
 #define GUEST_PMEM_H
@@ -40,6 +51,13 @@ struct pmem {
 	/* Boot option poison=BYTE: pmem_free() fills pages with poison_val. */
 	int		 poison;
 	uint32_t	 poison_val;	/* the byte, four times */
+	uint64_t	*clean;		/* 1 bit per frame, set = no guest data */
+	uint64_t	 magic_pa;	/* the warm boot marker; 0: none */
+	int		 warm_boot;	/* RAM may hold data: all frames dirty */
+	/* Boot option zero=always: the balloon zeroes clean frames too. */
+	int		 zero_always;
+	uint64_t	 zeroed;	/* balloon pages zeroed (port.c) */
+	uint64_t	 zero_skipped;	/* balloon pages known to hold no data */
 };
 
 extern struct pmem pmem;
@@ -51,6 +69,11 @@ int		pmem_setup(uint64_t boot_end);
 uint64_t	pmem_alloc(void);			/* 0: none left */
 uint64_t	pmem_alloc_contig(uint64_t npages);	/* 0: none */
 void		pmem_free(uint64_t pa);
+/* The balloon's pages: taken without dirtying, given back clean. */
+uint64_t	pmem_take(void);			/* 0: none left */
+void		pmem_free_clean(uint64_t pa);
+/* Does the frame at "pa" hold no guest data (see above)? */
+int		pmem_is_clean(uint64_t pa);
 /* From now on, fill every page freed with "byte" (poison=BYTE). */
 void		pmem_set_poison(uint8_t byte);
 /* Fill one page with a 32-bit pattern, repeated, little-endian. */

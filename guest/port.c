@@ -41,26 +41,37 @@ bn_port_page_alloc(void *os, bn_paddr_t *pa)
 		*pa = p;
 		return BN_OK;
 	}
-	if (pmem.free_pages <= g->reserve_pages || (p = pmem_alloc()) == 0)
+	/* pmem_take(): the frame stays clean if it is (pmem.h). */
+	if (pmem.free_pages <= g->reserve_pages || (p = pmem_take()) == 0)
 		return BN_ENOMEM;
 	*pa = p;
 	return BN_OK;
 }
 
+/* Zeroed on its way out or back from the host: no guest data in it. */
 void
 bn_port_page_free(void *os, bn_paddr_t pa)
 {
 	(void)os;
 	zpage_forget(pa);
-	pmem_free(pa);
+	pmem_free_clean(pa);
 }
 
+/*
+ * A clean frame holds no guest data (pmem.h): leave it untouched, so that
+ * the host need not back it just to discard it.  zero=always: zero those
+ * too.  A dirty frame is zeroed and stays dirty until it comes back.
+ */
 void
 bn_port_page_zero(void *os, bn_paddr_t pa)
 {
 	(void)os;
-	if (!zpage_prezeroed(pa))
-		zpage_zero(pa);
+	if (zpage_prezeroed(pa) || (!pmem.zero_always && pmem_is_clean(pa))) {
+		pmem.zero_skipped++;
+		return;
+	}
+	zpage_zero(pa);
+	pmem.zeroed++;
 }
 
 uint64_t

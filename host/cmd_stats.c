@@ -76,10 +76,11 @@ find_balloon(struct qmp *q, const struct vm *vm, char *path, size_t len)
 		json_array_foreach(list, i, child) {
 			const char *type = json_string_value(
 			    json_object_get(child, "type"));
-			if (!is_balloon(type))
+			const char *name = json_string_value(
+			    json_object_get(child, "name"));
+			if (!is_balloon(type) || name == NULL)
 				continue;
-			snprintf(path, len, "%s/%s", dirs[d], json_string_value(
-			    json_object_get(child, "name")));
+			snprintf(path, len, "%s/%s", dirs[d], name);
 			json_decref(list);
 			return EXIT_OK;
 		}
@@ -131,6 +132,13 @@ print_value(const char *label, json_t *value, bool bytes)
 		printf("%-18s %.0f\n", label, v);
 }
 
+/* The guest's numbers: casting one past INT64_MAX would be undefined. */
+static bool
+fits_int(double v)
+{
+	return v >= 0 && v < 9223372036854775808.0;	/* 2^63 */
+}
+
 static void
 print_stats(json_t *reply, bool json)
 {
@@ -140,10 +148,11 @@ print_stats(json_t *reply, bool json)
 	json_t *value;
 
 	if (json) {
-		json_t *out = json_pack("{s:I}", "last-update", (json_int_t)last);
+		json_t *out = json_pack("{s:I}", "last-update",
+		    fits_int(last) ? (json_int_t)last : 0);
 		json_object_foreach(stats, key, value) {
 			double v = json_number_value(value);
-			json_object_set_new(out, key, v < 0 || v >= ABSENT ?
+			json_object_set_new(out, key, !fits_int(v) ?
 			    json_null() : json_integer((json_int_t)v));
 		}
 		print_json(out);
@@ -151,7 +160,7 @@ print_stats(json_t *reply, bool json)
 	}
 	char when[32];
 	printf("%-18s %s\n", "last update", utc_format(when, sizeof(when),
-	    "%Y-%m-%d %H:%M:%S UTC", (time_t)last));
+	    "%Y-%m-%d %H:%M:%S UTC", fits_int(last) ? (time_t)last : 0));
 	for (size_t i = 0; i < sizeof(stat_names) / sizeof(stat_names[0]); i++)
 		print_value(stat_names[i].label,
 		    json_object_get(stats, stat_names[i].key), stat_names[i].bytes);

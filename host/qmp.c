@@ -126,6 +126,9 @@ next_message(struct qmp *q, json_t **msg, long long deadline)
 	for (;;) {
 		char *nl = q->len ? memchr(q->buf, '\n', q->len) : NULL;
 		if (nl == NULL) {
+			/* A peer that never stops talking must not hold us. */
+			if (deadline >= 0 && qmp_now_ms() > deadline)
+				return QMP_ETIMEDOUT;
 			int r = fill(q, deadline);
 			if (r != QMP_OK)
 				return r;

@@ -181,6 +181,7 @@ viomb_teardown(struct viomb_softc *sc)
 	uint32_t i;
 
 	virtio_reset(sc->vdev);
+	viomb_report_drop(sc);
 	for (i = 0; i < sc->nslots; i++) {
 		bn_port_dma_free(sc->vdev->os, sc->pfnbuf[i], BN_PAGE_SIZE);
 		sc->pfnbuf[i] = NULL;

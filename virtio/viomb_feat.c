@@ -125,6 +125,15 @@ viomb_stats_init(struct viomb_softc *sc)
 	return error;
 }
 
+/* After a reset, as at attach: the buffer back, published, before DRIVER_OK. */
+void
+viomb_stats_repost(struct viomb_softc *sc)
+{
+	if (viomb_has(sc, VIRTIO_BALLOON_F_STATS_VQ) && !sc->stats_out &&
+	    stats_post(sc) == BN_OK)
+		virtq_publish(&sc->statsq);
+}
+
 void
 viomb_stats_start(struct viomb_softc *sc)
 {
@@ -197,6 +206,23 @@ viomb_report_room(const struct viomb_softc *sc)
 	if (!viomb_has(sc, VIRTIO_BALLOON_F_REPORTING) || sc->reportq.broken)
 		return 0;
 	return sc->reportq.nfree;
+}
+
+/* A free page report the device will never return: the OS gets it back. */
+static void
+report_dropped(void *arg, void *cookie)
+{
+	struct viomb_softc *sc = arg;
+
+	sc->report_done(sc->report_arg, cookie);
+}
+
+/* After a reset: every report the device held goes back to the OS. */
+void
+viomb_report_drop(struct viomb_softc *sc)
+{
+	if (sc->report_done != NULL)
+		virtq_drop(&sc->reportq, report_dropped, sc);
 }
 
 /* Acknowledged reports: the OS may use those pages again (5.5.6.7.1). */

@@ -46,15 +46,6 @@ viomb_trouble(struct viomb_softc *sc, uint64_t now)
 	return NULL;
 }
 
-/* A free page report the device will never return: the OS gets it back. */
-static void
-report_dropped(void *arg, void *cookie)
-{
-	struct viomb_softc *sc = arg;
-
-	sc->report_done(sc->report_arg, cookie);
-}
-
 static int
 viomb_requeue(struct viomb_softc *sc)
 {
@@ -66,7 +57,7 @@ viomb_requeue(struct viomb_softc *sc)
 	if (error == BN_OK && sc->statsq.mem != NULL)
 		error = virtq_reinit(&sc->statsq, NULL, NULL);
 	if (error == BN_OK && sc->reportq.mem != NULL)
-		error = virtq_reinit(&sc->reportq, report_dropped, sc);
+		error = virtq_reinit(&sc->reportq, NULL, NULL);
 	sc->stats_out = false;
 	return error;
 }
@@ -81,6 +72,8 @@ viomb_restart(struct viomb_softc *sc)
 
 	virtio_reset(vdev);
 	bn_balloon_abort_inflight(&sc->balloon);
+	/* Whatever happens next, the OS has its reported pages back. */
+	viomb_report_drop(sc);
 	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
 	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
 	if ((virtio_get_features(vdev) & sc->features) != sc->features)
@@ -96,8 +89,10 @@ viomb_restart(struct viomb_softc *sc)
 	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
 		virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
 		    sc->balloon.cfg.poison_val);
+	/* 5.5.5: the stats buffer published before DRIVER_OK, notified after. */
+	viomb_stats_repost(sc);
 	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
-	viomb_stats_drain(sc);
+	viomb_stats_start(sc);
 	pages = sc->balloon.pages;
 	virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_ACTUAL,
 	    pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);

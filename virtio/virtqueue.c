@@ -174,13 +174,10 @@ virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg, void *cookie),
     void *arg)
 {
 	struct virtio_dev *vdev = vq->vdev;
-	size_t i;
 
 	if (vq->mem == NULL)
 		return BN_EINVAL;
-	for (i = 0; dropped != NULL && i < vq->size; i++)
-		if (vq->slot[i].busy)
-			dropped(arg, vq->slot[i].cookie);
+	virtq_drop(vq, dropped, arg);
 	bn_memzero(vq->mem, virtq_ring_bytes(vq->size));
 	vq->avail_idx = vq->used_last = vq->unkicked = 0;
 	vq->broken = false;
@@ -189,6 +186,25 @@ virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg, void *cookie),
 		return BN_ENODEV;
 	return vdev->ops->queue_enable(vdev, vq->index, vq->size, vq->pa,
 	    vq->pa + vq->avail_off, vq->pa + vq->used_off);
+}
+
+/*
+ * The device was reset: the buffers it held go to "dropped" (may be NULL),
+ * once each.  Only virtq_reinit() or virtq_fini() may follow.
+ */
+void
+virtq_drop(struct virtqueue *vq, void (*dropped)(void *arg, void *cookie),
+    void *arg)
+{
+	size_t i;
+
+	for (i = 0; vq->mem != NULL && i < vq->size; i++) {
+		if (!vq->slot[i].busy)
+			continue;
+		vq->slot[i].busy = false;
+		if (dropped != NULL)
+			dropped(arg, vq->slot[i].cookie);
+	}
 }
 
 void

@@ -82,6 +82,13 @@ int virtq_init(struct virtqueue *vq, struct virtio_dev *vdev, uint16_t index,
 int virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg,
     void *cookie), void *arg) BN_MUST_CHECK;
 
+/*
+ * After a device reset: buffers it never returned go to "dropped" (unless
+ * NULL) with their cookies, once; virtq_reinit() or virtq_fini() follows.
+ */
+void virtq_drop(struct virtqueue *vq, void (*dropped)(void *arg,
+    void *cookie), void *arg);
+
 /* Release the memory; the device must have been reset first. */
 void virtq_fini(struct virtqueue *vq);
 

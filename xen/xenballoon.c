@@ -82,9 +82,16 @@ xenballoon_host_pages(const struct xenballoon_softc *sc, uint64_t target_kib,
 uint64_t
 xenballoon_host_kib(const struct xenballoon_softc *sc, uint64_t kib)
 {
-	int64_t host = (int64_t)kib + sc->offset_pages * BN_KIB_PER_PAGE;
+	uint64_t off;
 
-	return host < 0 ? 0 : (uint64_t)host;
+	if (sc->offset_pages < 0) {
+		off = (uint64_t)-sc->offset_pages * BN_KIB_PER_PAGE;
+		return kib > off ? kib - off : 0;
+	}
+	/* A static-max near 2^64 KiB: saturate, never overflow. */
+	if ((uint64_t)sc->offset_pages > (UINT64_MAX - kib) / BN_KIB_PER_PAGE)
+		return UINT64_MAX;
+	return kib + (uint64_t)sc->offset_pages * BN_KIB_PER_PAGE;
 }
 
 /* A new memory/target: tell the engine, say so when it is clipped. */

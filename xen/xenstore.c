@@ -221,7 +221,8 @@ xs_request(struct xs_client *xs, uint32_t type, const char *const *parts,
 	if (error != BN_OK)
 		return error;
 	if (xs->reply_type == XS_ERROR) {
-		xs->reply[XS_VALUE_MAX - 1] = '\0';
+		xs->reply[xs->reply_len < XS_VALUE_MAX - 1 ?
+		    xs->reply_len : XS_VALUE_MAX - 1] = '\0';
 		return xs_error_code(xs->reply);
 	}
 	return xs->reply_type == type ? BN_OK : BN_EIO;
@@ -259,6 +260,9 @@ xs_read_u64(struct xs_client *xs, const char *path, uint64_t *val)
 
 	if ((error = xs_read(xs, path, buf, sizeof(buf))) != BN_OK)
 		return error;
+	/* xs_read truncates: a prefix of the number is not the number. */
+	if (xs->reply_len >= sizeof(buf))
+		return BN_ERANGE;
 	if (buf[0] == '\0')
 		return BN_EINVAL;
 	for (i = 0; buf[i] != '\0'; i++) {

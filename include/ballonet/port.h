@@ -49,10 +49,22 @@ typedef uint64_t bn_paddr_t;
  */
 int bn_port_page_alloc(void *os, bn_paddr_t *pa);
 
-/* Give a page taken with bn_port_page_alloc() back to the OS allocator. */
+/*
+ * Give a page taken with bn_port_page_alloc() back to the OS allocator.
+ * The engine frees only pages that went through bn_port_page_zero() or
+ * came back from the host: they hold no guest data, and a port may
+ * remember that.
+ */
 void bn_port_page_free(void *os, bn_paddr_t pa);
 
-/* Fill a page with zeroes before its frame number leaves the guest. */
+/*
+ * Called before the page's frame number leaves the guest.  After this the
+ * page holds no guest data: nothing the OS or its users wrote (balloon.4,
+ * SECURITY CONSIDERATIONS).  Filling it with zeroes does; a port may skip
+ * pages it knows hold none (never written since a cold boot, or back from
+ * the host through bn_port_page_free()).  The engine relies on nothing
+ * else: such a page may hold zeroes, a poison value or what the host left.
+ */
 void bn_port_page_zero(void *os, bn_paddr_t pa);
 
 /*

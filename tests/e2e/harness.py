@@ -19,6 +19,7 @@ and a generous timeout (TCG is slow and the machine may be loaded).
 Environment:
     BALLONET_QEMU     QEMU binary (default qemu-system-x86_64)
     BALLONET_GUEST    guest kernel (default build/ballonet-guest.elf)
+                      (build/debug/ballonet-guest.elf: the audited build)
     BALLONET_ACCEL    accelerator (default tcg)
     BALLONET_KEEP     keep the VM's temporary directory (logs) when set
 """
@@ -45,6 +46,8 @@ BUILD = os.path.join(ROOT, "build")
 QEMU = os.environ.get("BALLONET_QEMU", "qemu-system-x86_64")
 GUEST = os.environ.get("BALLONET_GUEST",
                        os.path.join(BUILD, "ballonet-guest.elf"))
+# The same guest built with GUEST_DEBUG=1: it audits its books (guest/audit.c).
+DEBUG_GUEST = os.path.join(BUILD, "debug", "ballonet-guest.elf")
 
 # Transport name -> machine and balloon device arguments.
 TRANSPORTS = {
@@ -314,10 +317,13 @@ class Shell:
             return None
         return self._wait(found, timeout, "message /%s/" % pattern)
 
-    def wait_ready(self, timeout=120.0):
-        """Wait for "ballonet: ready" and the first prompt after it."""
+    def wait_ready(self, timeout=120.0, since=0):
+        """Wait for "ballonet: ready" and the first prompt after it.
+
+        since: where in the output to look from (len(raw) before a reset).
+        """
         def ready(raw):
-            i = raw.find(self.READY)
+            i = raw.find(self.READY, since)
             if i >= 0 and raw.find(self.PROMPT, i) >= 0:
                 return True
             return None

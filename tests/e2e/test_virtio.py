@@ -12,7 +12,7 @@ No test asserts a duration: each waits for a state, with a generous timeout.
 import contextlib
 import re
 
-from harness import GiB, KiB, MiB, PAGE, Vm, wait_until
+from harness import DEBUG_GUEST, GiB, KiB, MiB, PAGE, Vm, wait_until
 
 TIMEOUT = 120  # seconds to wait for any state change under TCG
 EPERM = "Operation not permitted"
@@ -154,6 +154,79 @@ def test_host_reclaim():
                dirtied // MiB, drop // MiB, fair // MiB))
         assert drop >= 0.95 * fair, "RSS fell by %d MiB, expected >= %d" \
             % (drop // MiB, 0.95 * fair // MiB)
+
+
+# --- (b2) only pages that held guest data are zeroed -------------------
+
+def zero_counts(vm):
+    """(vm.stats.zeroed_pages, vm.stats.zero_skipped)."""
+    return (vm.shell.sysctl("vm.stats.zeroed_pages"),
+            vm.shell.sysctl("vm.stats.zero_skipped"))
+
+
+def test_zero_dirty_only():
+    """After a cold boot the balloon zeroes exactly the pages that held data.
+
+    `mem touch 600M` dirties 153600 pages and `mem free` frees them: they
+    stay dirty.  Inflating to 256 MiB takes 196608 pages, those first
+    (first fit, see test_host_reclaim): each is zeroed, QEMU discards them
+    and RSS falls as before; the rest were never written and leave without
+    being touched.  Pages back from the host are clean: inflating again
+    zeroes none.
+    """
+    with guest("pci") as vm:
+        assert vm.shell.sysctl("vm.warm_boot") == 0
+        assert vm.shell.sysctl("vm.zero_always") == 0
+        rss0 = vm.rss()
+        out = vm.shell.run("mem touch 600M", timeout=TIMEOUT)
+        assert re.match(r"mem: touched 153600 pages", out[0]), out
+        dirtied = vm.rss() - rss0
+        vm.shell.run("mem free")
+        rss2 = vm.rss()
+        vm.balloon(256 * MiB)
+        settle(vm, 256 * MiB)
+        drop = rss2 - vm.rss()
+        zeroed, skipped = zero_counts(vm)
+        print("zeroed %d, skipped %d; dirtied %d MiB, RSS drop %d MiB" %
+              (zeroed, skipped, dirtied // MiB, drop // MiB))
+        assert zeroed + skipped == 196608, (zeroed, skipped)
+        assert 153600 <= zeroed < 196608, (zeroed, skipped)
+        assert drop >= 0.95 * min(dirtied, GiB - 256 * MiB), drop // MiB
+        vm.balloon(GiB)
+        settle(vm, GiB)
+        vm.balloon(256 * MiB)
+        settle(vm, 256 * MiB)
+        assert zero_counts(vm) == (zeroed, skipped + 196608), \
+            (zero_counts(vm), zeroed, skipped)
+
+
+def test_zero_always():
+    """Boot option zero=always: no page leaves unzeroed by the port."""
+    with Vm(memory="1G", transport="pci", append="zero=always",
+            lifetime=300) as vm:
+        vm.boot(timeout=TIMEOUT)
+        assert vm.shell.sysctl("vm.zero_always") == 1
+        vm.balloon(768 * MiB)
+        settle(vm, 768 * MiB)
+        assert zero_counts(vm) == (65536, 0), zero_counts(vm)
+
+
+def test_warm_reset_zeroes_all():
+    """system_reset keeps RAM: the guest sees a warm boot, zeroes all."""
+    with guest("pci") as vm:
+        out = vm.shell.run("mem touch 100M", timeout=TIMEOUT)
+        assert re.match(r"mem: touched 25600 pages", out[0]), out
+        vm.shell.run("mem free")
+        since = len(vm.shell.raw)
+        vm.qmp.execute("system_reset")
+        vm.shell.wait_ready(TIMEOUT, since=since)
+        assert "pmem: warm boot, zeroing every page" in \
+            vm.shell.raw[since:], vm.shell.raw[since:][-2000:]
+        assert vm.shell.sysctl("vm.warm_boot") == 1
+        assert zero_counts(vm) == (0, 0)
+        vm.balloon(256 * MiB)
+        settle(vm, 256 * MiB)
+        assert zero_counts(vm) == (196608, 0), zero_counts(vm)
 
 
 # --- (c) a request reversed while the balloon inflates -----------------
@@ -340,3 +413,30 @@ def test_big_guest():
 
 test_big_guest.timeout = 600
 test_big_guest.exclusive = True  # alone, even with -j 2: it may use GiBs
+
+
+# --- the books, audited inside the guest --------------------------------
+
+def test_debug_guest_audit():
+    """The GUEST_DEBUG build checks free + ballooned + in use = total, no
+    frame both free and ballooned, and the engine's own books after every
+    run of the engine; a whole workload must not make it complain."""
+    with Vm(memory="1G", transport="pci", kernel=DEBUG_GUEST,
+            lifetime=300) as vm:
+        vm.boot(timeout=TIMEOUT)
+        assert "audit: the balloon's books are checked" in vm.shell.raw
+        vm.shell.run("mem touch 300M")
+        vm.shell.run("mem free")
+        vm.balloon(256 * MiB)
+        wait_until(lambda: vm.logical() <= 700 * MiB, TIMEOUT, 0.01,
+                   "inflating to pass 700 MiB")
+        vm.balloon(GiB)                       # reversed mid-flight
+        settle(vm, GiB)
+        vm.shell.sysctl_write("hw.viomb.target", 524288)
+        wait_guest(vm, "hw.viomb.actual", 131072)
+        vm.shell.sysctl_write("hw.viomb.target", 1048576)
+        wait_guest(vm, "hw.viomb.actual", 0)
+        # The audit's complaints are "viomb0: audit: ..." messages.
+        audits = [m for m in vm.shell.messages if "audit:" in m]
+        assert not audits, audits
+

@@ -25,6 +25,8 @@ struct fake_backend {
 	int		 submit_error;	/* returned by submit when nonzero */
 	uint64_t	 host_pages;	/* what poll() reports */
 	bool		 auto_complete;	/* complete in submit, like Xen */
+	bool		 auto_short;	/* ... acknowledging no frame */
+	unsigned	 nsubmit;	/* submit calls that succeeded */
 };
 
 struct fixture {
@@ -49,8 +51,10 @@ fb_submit(void *p, struct bn_request *req)
 
 	if (f->be.submit_error != 0)
 		return f->be.submit_error;
+	f->be.nsubmit++;
 	if (f->be.auto_complete) {
-		bn_balloon_complete(&f->b, req, req->npfns);
+		bn_balloon_complete(&f->b, req,
+		    f->be.auto_short ? 0 : req->npfns);
 		return BN_OK;
 	}
 	assert_true(f->be.nsent < 64);
@@ -322,6 +326,53 @@ test_partial_ack_returns_the_rest(void **state)
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
+/* A host that takes fewer frames than asked is not asked again at once. */
+static void
+test_short_inflate_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t delay;
+
+	f->be.host_pages = 1024;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->be.nsent, 1);
+	bn_balloon_complete(&f->b, f->be.sent[0], 0);
+	f->be.nsent = 0;
+	assert_int_equal(f->os.nused, 0);
+	delay = bn_balloon_run(&f->b);
+	assert_int_equal(delay, 100);
+	assert_int_equal(f->be.nsent, 0);
+	f->os.now_ms += 50;
+	assert_int_equal(bn_balloon_run(&f->b), 50);
+	assert_int_equal(f->be.nsent, 0);
+	assert_true(fake_log_contains(&f->os, "host refused frames"));
+	/* After the delay it is tried again, and reached when the host agrees. */
+	f->os.now_ms += 50;
+	settle(f);
+	assert_int_equal(f->b.pages, 1024);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+}
+
+/* The same with a backend that completes inside submit, as Xen does. */
+static void
+test_short_sync_inflate_backs_off(void **state)
+{
+	struct fixture *f = *state;
+
+	f->be.auto_complete = true;
+	f->be.auto_short = true;
+	f->be.host_pages = 1024;
+	assert_int_equal(bn_balloon_run(&f->b), 100);
+	assert_int_equal(f->be.nsubmit, 1);
+	assert_int_equal(bn_balloon_run(&f->b), 100);
+	assert_int_equal(f->be.nsubmit, 1);
+	f->os.now_ms += 100;
+	assert_int_equal(bn_balloon_run(&f->b), 200);
+	assert_int_equal(f->be.nsubmit, 2);
+	assert_int_equal(f->b.pages, 0);
+	assert_int_equal(f->os.nused, 0);
+}
+
 static void
 test_bogus_completion_is_ignored(void **state)
 {
@@ -549,6 +600,8 @@ main(void)
 		T(test_min_holds_and_warns_once),
 		T(test_backoff_doubles_and_is_bounded),
 		T(test_partial_ack_returns_the_rest),
+		T(test_short_inflate_backs_off),
+		T(test_short_sync_inflate_backs_off),
 		T(test_bogus_completion_is_ignored),
 		T(test_submit_error_loses_nothing),
 		T(test_host_above_ram_is_capped),

@@ -299,6 +299,24 @@ test_stats_first_buffer(void **state)
 }
 
 /* 5.5.6.3: refreshed when the device returns it; same tags always. */
+/* After a reset as at attach: published before DRIVER_OK, notified after. */
+static void
+test_stats_after_reset(void **state)
+{
+	struct devmodel *f = *state;
+	unsigned notifies;
+
+	attach(f);
+	notifies = f->q[2].notifies;
+	dm_needs_reset(f);
+	bn_balloon_run(bal(f));
+	assert_int_equal(f->sc->resets, 1);
+	assert_int_equal(f->q[2].avail_at_ok, 1);
+	assert_int_equal(f->q[2].notifies, notifies + 1);
+	assert_true(stats_held(f));
+	assert_int_equal(bal(f)->stats.stats_updates, 2);
+}
+
 static void
 test_stats_refresh(void **state)
 {
@@ -535,6 +553,49 @@ test_report_misbehaving_device(void **state)
 	assert_int_equal(viomb_report_room(f->sc), 64);
 }
 
+/* Detached with reports in flight: every page goes back to the OS. */
+static void
+test_report_detach(void **state)
+{
+	struct devmodel *f = *state;
+	int a, b;
+
+	attach(f);
+	assert_int_equal(viomb_report(f->sc, 0x200000, 0x200000, &a), BN_OK);
+	assert_int_equal(viomb_report(f->sc, 0x600000, 0x200000, &b), BN_OK);
+	viomb_report_kick(f->sc);
+	assert_int_equal(seen(f)->reports, 2);
+	viomb_detach(f->sc);
+	assert_int_equal(seen(f)->ndone, 2);
+	assert_ptr_equal(seen(f)->done[0], &a);
+	assert_ptr_equal(seen(f)->done[1], &b);
+}
+
+/* A reset that fails still gives the reports back, once. */
+static void
+test_report_restart_fails(void **state)
+{
+	struct devmodel *f = *state;
+	int a;
+
+	attach(f);
+	assert_int_equal(viomb_report(f->sc, 0x200000, 0x200000, &a), BN_OK);
+	viomb_report_kick(f->sc);
+	f->refuse_features_ok = true;
+	dm_needs_reset(f);
+	bn_balloon_run(bal(f));
+	assert_true(fake_log_contains(&f->os, "device reset failed"));
+	assert_int_equal(seen(f)->ndone, 1);
+	assert_ptr_equal(seen(f)->done[0], &a);
+	/* The next reset works; nothing is given back twice. */
+	f->refuse_features_ok = false;
+	f->os.now_ms += 1000;
+	bn_balloon_run(bal(f));
+	assert_int_equal(f->sc->resets, 2);
+	assert_int_equal(seen(f)->ndone, 1);
+	assert_int_equal(viomb_report_room(f->sc), 64);
+}
+
 int
 main(void)
 {
@@ -544,6 +605,7 @@ main(void)
 		T(test_negotiate_no_poison),
 		T(test_reporting_needs_poison),
 		T(test_stats_first_buffer),
+		T(test_stats_after_reset),
 		T(test_stats_refresh),
 		T(test_stats_misbehaving_device),
 		T(test_oom_reclaim),
@@ -553,6 +615,8 @@ main(void)
 		T(test_oom_poison),
 		T(test_report),
 		T(test_report_misbehaving_device),
+		T(test_report_detach),
+		T(test_report_restart_fails),
 	};
 #undef T
 

@@ -41,6 +41,7 @@ struct fake_xs {
 	char		 ro[64];	/* a path the guest may not write */
 	bool		 stale_first;	/* send a reply with a wrong id first */
 	bool		 bad_len;	/* answer with an impossible length */
+	bool		 bare_error;	/* error names without their NUL */
 	char		 msg[16 + XENSTORE_PAYLOAD_MAX + 64];
 	size_t		 got;
 	unsigned	 requests;
@@ -52,6 +53,7 @@ struct fake_xen {
 	struct fake_xs	 xs;
 	long		 maxres, curres;
 	long		 populate_limit;	/* frames per call; < 0: all */
+	long		 decrease_limit;	/* the same for decrease */
 	unsigned	 populate_calls, decrease_calls;
 	uint64_t	 not_zeroed;	/* decreased pages with data in them */
 };
@@ -153,7 +155,8 @@ serve(struct fake_xs *s, const struct xsd_sockmsg *h, const char *body)
 	switch (h->type) {
 	case XS_READ:
 		if ((val = kv_get(s, body)) == NULL)
-			rsp_put(s, XS_ERROR, h->req_id, "ENOENT", 7);
+			rsp_put(s, XS_ERROR, h->req_id, "ENOENT",
+			    s->bare_error ? 6 : 7);
 		else
 			rsp_put(s, XS_READ, h->req_id, val,
 			    (uint32_t)strlen(val));
@@ -237,8 +240,11 @@ fx_memory_op(void *os, unsigned int cmd, void *arg)
 			if (!all_zero(fake_pa_to_va(&x->os, pfns[i] << 12)))
 				x->not_zeroed++;
 		x->decrease_calls++;
-		x->curres -= (long)r->nr_extents;
-		return (long)r->nr_extents;
+		n = (long)r->nr_extents;
+		if (x->decrease_limit >= 0 && n > x->decrease_limit)
+			n = x->decrease_limit;
+		x->curres -= n;
+		return n;
 	case XENMEM_populate_physmap:
 		x->populate_calls++;
 		n = (long)r->nr_extents;
@@ -295,6 +301,7 @@ setup(void **state)
 	fake_os_init(&f->x.os, RAM_PAGES);
 	f->x.os.reserved = 100;
 	f->x.populate_limit = -1;
+	f->x.decrease_limit = -1;
 	f->bitmap = calloc(1, BN_BITMAP_BYTES(fake_max_pfn(&f->x.os)));
 	xs_init(&f->xs, &fx_hv, &f->x, &f->x.xs.ring, 7);
 	*state = f;
@@ -344,11 +351,16 @@ test_xs_read_u64(void **state)
 	kv_set(&f->x.xs, "b", "12x", 3);
 	kv_set(&f->x.xs, "c", "99999999999999999999999", 23);
 	kv_set(&f->x.xs, "d", "", 0);
+	/* Its first 23 characters are a number: the whole of it is too long. */
+	kv_set(&f->x.xs, "e", "0000000000000000000000012", 25);
 	assert_int_equal(xs_read_u64(&f->xs, "a", &v), BN_OK);
 	assert_int_equal(v, 524288);
 	assert_int_equal(xs_read_u64(&f->xs, "b", &v), BN_EINVAL);
 	assert_int_equal(xs_read_u64(&f->xs, "d", &v), BN_EINVAL);
 	assert_int_not_equal(xs_read_u64(&f->xs, "c", &v), BN_OK);
+	v = 7;
+	assert_int_equal(xs_read_u64(&f->xs, "e", &v), BN_ERANGE);
+	assert_int_equal(v, 7);
 }
 
 /* Hundreds of messages: the free-running indexes wrap the ring many times. */
@@ -439,6 +451,22 @@ test_xs_protocol_error(void **state)
 	assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)), BN_EIO);
 	assert_true(f->xs.broken);
 	assert_int_equal(xs_read(&f->xs, "k", buf, sizeof(buf)), BN_ENODEV);
+}
+
+/* An error name without its NUL is read up to its length, not beyond. */
+static void
+test_xs_error_reply_length(void **state)
+{
+	struct fixture *f = *state;
+	char buf[8], val[200];
+
+	memset(val, 'Z', sizeof(val) - 1);
+	val[sizeof(val) - 1] = '\0';
+	kv_set(&f->x.xs, "long", val, strlen(val));
+	assert_int_equal(xs_read(&f->xs, "long", buf, sizeof(buf)), BN_OK);
+	f->x.xs.bare_error = true;
+	assert_int_equal(xs_read(&f->xs, "none", buf, sizeof(buf)),
+	    BN_ENOENT);
 }
 
 static void
@@ -544,6 +572,24 @@ test_xb_offset_from_static_max(void **state)
 	assert_int_equal(node(f, "machdep.xen.balloon.target"), 16384);
 }
 
+/* A static-max near 2^64 KiB: the shift saturates instead of overflowing. */
+static void
+test_xb_huge_offset(void **state)
+{
+	struct fixture *f = *state;
+
+	f->sc.offset_pages = (int64_t)(UINT64_MAX / BN_KIB_PER_PAGE) -
+	    RAM_PAGES;
+	/* Past INT64_MAX: the old signed sum was undefined there. */
+	assert_int_equal(xenballoon_host_kib(&f->sc, 16384),
+	    UINT64_MAX - 16387);
+	assert_int_equal(xenballoon_host_kib(&f->sc, 40000), UINT64_MAX);
+	assert_int_equal(xenballoon_host_kib(&f->sc, UINT64_MAX), UINT64_MAX);
+	f->sc.offset_pages = -256;
+	assert_int_equal(xenballoon_host_kib(&f->sc, 16384), 16384 - 1024);
+	assert_int_equal(xenballoon_host_kib(&f->sc, 100), 0);
+}
+
 static void
 test_xb_hot_plug_is_clipped(void **state)
 {
@@ -597,6 +643,32 @@ test_xb_short_populate_backs_off(void **state)
 	(void)bn_balloon_run(&f->sc.balloon);
 	assert_int_equal(f->sc.balloon.pages, 0);
 	assert_int_equal(f->sc.backoff_ms, 0);
+	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
+}
+
+/* A decrease_reservation that takes nothing: no spinning, a retry later. */
+static void
+test_xb_short_decrease_backs_off(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t delay;
+
+	f->x.decrease_limit = 0;
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
+	delay = bn_balloon_run(&f->sc.balloon);
+	assert_true(delay > 0 && delay != BN_RUN_IDLE);
+	assert_int_equal(f->x.decrease_calls, 1);
+	assert_int_equal(f->sc.balloon.pages, 0);
+	assert_int_equal(f->x.os.nused, 0);
+	assert_int_equal(fake_log_count(&f->x.os,
+	    "decrease reservation incomplete"), 1);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->x.decrease_calls, 1);
+	/* The hypervisor takes frames again: the target is reached. */
+	f->x.decrease_limit = -1;
+	f->x.os.now_ms += delay;
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, RAM_PAGES / 2);
 	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
 }
 
@@ -721,11 +793,14 @@ main(void)
 		T(test_xs_stale_reply_ignored),
 		T(test_xs_timeout),
 		T(test_xs_protocol_error),
+		T(test_xs_error_reply_length),
 		T(test_xs_error_names),
 		T(test_xb_inflates_to_target),
 		T(test_xb_offset_from_static_max),
 		T(test_xb_hot_plug_is_clipped),
+		T(test_xb_huge_offset),
 		T(test_xb_short_populate_backs_off),
+		T(test_xb_short_decrease_backs_off),
 		T(test_xb_guest_target_goes_to_xenstore),
 		T(test_xb_guest_target_read_only),
 		T(test_xb_eperm),
