@@ -36,12 +36,10 @@ Command line, for a look by hand:
     python3 tests/xen/xenbed.py [CMD...]   boot, run each CMD in dom0, exit
 """
 
-import ctypes
 import os
 import re
 import shlex
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -80,26 +78,10 @@ def build(quiet=True):
     return text
 
 
-def _die_with_parent():
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-
-
-def wait_until(pred, timeout=60.0, interval=0.2, what=None):
-    """Call pred() until it returns something true; return that value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = pred()
-        if value:
-            return value
-        if time.monotonic() >= deadline:
-            raise TimeoutError("timed out after %.0f s waiting for %s "
-                               "(last value: %r)" % (timeout, what or "it",
-                                                     value))
-        time.sleep(interval)
+# The QEMU helpers are the end-to-end harness's own.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "e2e"))
+from harness import _die_with_parent, wait_until  # noqa: E402,F401
 
 
 class XenBed:
