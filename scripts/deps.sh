@@ -8,9 +8,15 @@ for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
-echo "deps: installing$missing"
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
-$SUDO apt-get update -q
+# The Xen test bed and the Linux guests fetch .deb files by name later:
+# they need package lists even when nothing is missing here.
+if ! ls /var/lib/apt/lists/*_Packages* >/dev/null 2>&1; then
+	$SUDO apt-get update -q
+	updated=1
+fi
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing"
+[ -n "${updated:-}" ] || $SUDO apt-get update -q
 DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
