@@ -243,6 +243,7 @@ attach_xen(void)
 	}
 	guest.xenb = &xenb_sc;
 	guest.balloon = &xenb_sc.balloon;
+	xen_evtchn_bind(cfg.store_evtchn, "xenstore");
 	guest.wakeup = 1;
 	kprintf("balloon0 at xenstore: page 0x%llx, evtchn %u\n",
 	    (unsigned long long)pfn, (unsigned)port);

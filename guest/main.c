@@ -157,6 +157,8 @@ boot_interrupts(void)
 	    clock_info.lapic_per_ms, clock_info.source);
 	if (intr_establish_gsi(COM1_IRQ, false, "com1", com1_intr, NULL) == 0)
 		cons_enable_rx_intr();
+	if (guest.xen && xen_evtchn_init() == 0)
+		xen_evtchn_bind(xencons_evtchn(), "console");
 	sti();
 }
 

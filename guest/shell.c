@@ -7,8 +7,10 @@
 
 #include "console.h"
 #include "intr.h"
+#include "kern.h"
 #include "libkern.h"
 #include "shell.h"
+#include "xen.h"
 
 #define PROMPT		"ballonet# "
 #define LINE_MAX	256
@@ -56,6 +58,8 @@ cmd_intr(int argc, char **argv)
 	(void)argc;
 	(void)argv;
 	intr_print();
+	if (guest.xen)
+		xen_evtchn_print();
 	return 0;
 }
 

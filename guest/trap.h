@@ -19,6 +19,7 @@ struct trapframe {
 #define VEC_TIMER	0x20
 #define VEC_GSI_BASE	0x30		/* IOAPIC GSI n arrives on 0x30 + n */
 #define VEC_GSI_MAX	48
+#define VEC_XEN_EVTCHN	0xf0		/* Xen event channel upcall */
 #define VEC_SPURIOUS	0xff
 
 typedef void (*trap_handler_t)(void *arg);

@@ -26,6 +26,7 @@
 #define HYPERVISOR_hvm_op		34
 
 #define EVTCHNOP_send		4
+#define HVMOP_set_param		0
 #define HVMOP_get_param		1
 
 struct xen_hvm_param {
@@ -39,8 +40,8 @@ static uint8_t hypercall_page[4096] __attribute__((aligned(4096)));
 static uint32_t xen_base;		/* CPUID leaf of the Xen signature */
 static uint32_t xen_msr;
 
-static long
-hypercall2(unsigned int nr, uint64_t a1, uint64_t a2)
+long
+xen_hypercall2(unsigned int nr, uint64_t a1, uint64_t a2)
 {
 	void *entry = hypercall_page + nr * 32;
 	uint64_t d1, d2;
@@ -112,18 +113,28 @@ xen_get_param(uint32_t index, uint64_t *val)
 {
 	struct xen_hvm_param p = { .domid = 0x7ff0, .index = index };
 
-	if (hypercall2(HYPERVISOR_hvm_op, HVMOP_get_param,
+	if (xen_hypercall2(HYPERVISOR_hvm_op, HVMOP_get_param,
 	    (uintptr_t)&p) != 0)
 		return -1;
 	*val = p.value;
 	return 0;
 }
 
+int
+xen_set_param(uint32_t index, uint64_t val)
+{
+	struct xen_hvm_param p = { .domid = 0x7ff0, .index = index,
+	    .value = val };
+
+	return xen_hypercall2(HYPERVISOR_hvm_op, HVMOP_set_param,
+	    (uintptr_t)&p) == 0 ? 0 : -1;
+}
+
 static long
 hv_memory_op(void *os, unsigned int cmd, void *arg)
 {
 	(void)os;
-	return hypercall2(HYPERVISOR_memory_op, cmd, (uintptr_t)arg);
+	return xen_hypercall2(HYPERVISOR_memory_op, cmd, (uintptr_t)arg);
 }
 
 static int
@@ -139,7 +150,7 @@ hv_evtchn_send(void *os, uint32_t port)
 	uint32_t p = port;
 
 	(void)os;
-	(void)hypercall2(HYPERVISOR_event_channel_op, EVTCHNOP_send,
+	(void)xen_hypercall2(HYPERVISOR_event_channel_op, EVTCHNOP_send,
 	    (uintptr_t)&p);
 }
 

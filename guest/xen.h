@@ -60,5 +60,17 @@ uint64_t	xen_tsc_khz(void);
 void		xen_describe(void);
 /* Read an HVM parameter; 0 or -1. */
 int		xen_get_param(uint32_t index, uint64_t *val);
+int		xen_set_param(uint32_t index, uint64_t val);
+/* Hypercall "nr" with two arguments: the hypervisor's return value. */
+long		xen_hypercall2(unsigned int nr, uint64_t a1, uint64_t a2);
+/* The console's event channel, HVM_PARAM_CONSOLE_EVTCHN. */
+uint32_t	xencons_evtchn(void);
+/*
+ * Event channel upcalls (xenevt.c): 0, or -1 when they stay polled.  Bound
+ * ports are unmasked and their events set guest.wakeup.
+ */
+int		xen_evtchn_init(void);
+void		xen_evtchn_bind(uint32_t port, const char *name);
+void		xen_evtchn_print(void);	/* for "intr" */
 
 #endif /* GUEST_XEN_H */

@@ -42,6 +42,12 @@ xencons_init(void)
 	return 0;
 }
 
+uint32_t
+xencons_evtchn(void)
+{
+	return evtchn;
+}
+
 void
 xencons_write(const char *s, size_t n)
 {

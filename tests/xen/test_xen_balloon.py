@@ -120,6 +120,16 @@ def agree(bed, g, mib):
                g.sysctl(PREFIX + ".current")) <= BATCH_KIB
 
 
+def evtchn_counts(g):
+    """The guest's "intr": upcalls on the Xen vector, events per port."""
+    out = g.cmd("intr")
+    m = re.search(r"^xen-evtchn\s+lapic vec 0x[0-9a-f]+\s+(\d+)", out, re.M)
+    assert m, out
+    ports = {name: int(n) for name, n in
+             re.findall(r"^xen-evtchn port \d+ (\S+) (\d+)$", out, re.M)}
+    return int(m.group(1)), ports
+
+
 def reset(bed, g):
     """Back to the boot state: 256 MiB, mem-max 512, min at its default."""
     g.write(PREFIX + ".min", _state["min"])
@@ -145,8 +155,13 @@ def test_boot_and_console():
 def test_mem_set_down_and_up():
     bed, g = bed_guest()
     reset(bed, g)
+    upcalls, ports = evtchn_counts(g)
     took = bed.mem_set(NAME, 128, timeout=TIMEOUT)
     agree(bed, g, 128)
+    # The watch on memory/target came as an event channel interrupt.
+    upcalls2, ports2 = evtchn_counts(g)
+    assert upcalls2 > upcalls, (upcalls, upcalls2)
+    assert ports2["xenstore"] > ports["xenstore"], (ports, ports2)
     assert g.sysctl("hw.balloon.actual") == \
         (MAXMEM - 128) * 256 + g.offset_pages()
     print("mem-set 256 -> 128 MiB: %.2f s" % took)
