@@ -14,6 +14,7 @@
 #include "kern.h"
 #include "pmem.h"
 #include "shell.h"
+#include "xen.h"
 
 #define POOL_PAGES	32
 
@@ -70,6 +71,11 @@ kprintf(const char *fmt, ...)
 
 void
 intr_print(void)
+{
+}
+
+void
+xen_evtchn_print(void)
 {
 }
 
