@@ -245,6 +245,16 @@ free_request(struct bn_balloon *b)
 	return NULL;
 }
 
+/* balloon.4's diagnostic, in KiB; the caller adds a line saying why. */
+static void
+warn_unreached(const struct bn_balloon *b, uint64_t target_kib)
+{
+	bn_balloon_log(b, BN_LOG_WARN,
+	    "WARNING: balloon could not reach target %llu (current %llu)",
+	    (unsigned long long)target_kib,
+	    (unsigned long long)bn_balloon_current_kib(b));
+}
+
 /* Say once per wish that min holds the balloon back (balloon.4). */
 static void
 warn_if_held(struct bn_balloon *b, uint64_t goal)
@@ -261,10 +271,7 @@ warn_if_held(struct bn_balloon *b, uint64_t goal)
 	b->warned_goal = want;
 	target_kib = want >= b->cfg.ram_pages ? 0 :
 	    (b->cfg.ram_pages - want) * BN_KIB_PER_PAGE;
-	bn_balloon_log(b, BN_LOG_WARN,
-	    "WARNING: balloon could not reach target %llu (current %llu)",
-	    (unsigned long long)target_kib,
-	    (unsigned long long)bn_balloon_current_kib(b));
+	warn_unreached(b, target_kib);
 	bn_balloon_log(b, BN_LOG_WARN, "holding at min %llu KiB",
 	    (unsigned long long)b->min_kib);
 }
@@ -281,10 +288,7 @@ back_off(struct bn_balloon *b, uint64_t now, const char *why)
 	b->retry_at_ms = now + b->backoff_ms;
 	if (now >= b->next_warn_ms) {
 		b->next_warn_ms = now + WARN_INTERVAL_MS;
-		bn_balloon_log(b, BN_LOG_WARN,
-		    "WARNING: balloon could not reach target %llu (current %llu)",
-		    (unsigned long long)bn_balloon_target_kib(b),
-		    (unsigned long long)bn_balloon_current_kib(b));
+		warn_unreached(b, bn_balloon_target_kib(b));
 		bn_balloon_log(b, BN_LOG_WARN,
 		    "%s; retrying in %u ms", why, b->backoff_ms);
 	}
