@@ -62,7 +62,8 @@ FUZZ_TARGETS	:= $(patsubst tests/fuzz/%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS	:= $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
 FUZZ_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,$(UNIT_LIB_SRCS))
 FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
-		   guest/cmd_sysctl.c guest/cmd_mem.c tests/fuzz/guest_stubs.c)
+		   guest/cmd_sysctl.c guest/cmd_mem.c guest/wave.c \
+		   tests/fuzz/guest_stubs.c)
 
 .PHONY: all guest cli unit deps check check-xen demo interop bench clean fuzzers fuzz
 all: guest cli unit

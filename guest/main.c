@@ -20,6 +20,7 @@
 #include "reporting.h"
 #include "shell.h"
 #include "trap.h"
+#include "wave.h"
 #include "xen.h"
 
 #define POLL_MS		1000	/* run the engine at least this often */
@@ -168,7 +169,8 @@ idle(void)
 {
 	cli();
 	if (guest.wakeup || cons_rx_ready() ||
-	    (guest.xenb != NULL && xenballoon_pending(guest.xenb))) {
+	    (guest.xenb != NULL && xenballoon_pending(guest.xenb)) ||
+	    wave_pending()) {
 		sti();
 		return;
 	}
@@ -197,6 +199,7 @@ main_loop(void)
 			    now + d;
 			continue;
 		}
+		wave_poll(now);		/* the policy benchmark's demand */
 		reporting_poll(now);	/* idle time: free page reporting */
 		idle();
 	}

@@ -30,6 +30,8 @@ static const struct cmd {
 	    "read or write a node" },
 	{ "mem", cmd_mem, "mem [touch SIZE | free]",
 	    "use memory: SIZE in bytes or with K, M, G" },
+	{ "wave", cmd_wave, "wave [PERIOD PEAK BASE [PHASE] | stop]",
+	    "follow a demand: PEAK, then BASE, every PERIOD s" },
 	{ "intr", cmd_intr, "intr", "interrupt counts per source" },
 	{ "info", cmd_info, "info", "machine, memory, clock and device" },
 	{ "bench", cmd_bench, "bench pool SIZE | zero SIZE | mem",

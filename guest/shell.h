@@ -14,6 +14,7 @@ int	cmd_sysctl(int argc, char **argv);
 int	cmd_mem(int argc, char **argv);
 int	cmd_info(int argc, char **argv);
 int	cmd_bench(int argc, char **argv);
+int	cmd_wave(int argc, char **argv);
 
 /* "600M", "4096", "1GiB": bytes in *bytes; 0, or -1 when malformed. */
 int	parse_size(const char *s, uint64_t *bytes);

@@ -122,6 +122,15 @@ pmem_free(uint64_t pa)
 	pmem.free_pages++;
 }
 
+/* A clock that moves 1 ms a call, so that wave's schedule advances. */
+uint64_t
+clock_now_ms(void)
+{
+	static uint64_t now;
+
+	return ++now;
+}
+
 uint64_t
 pmem_host_ram_pages(void)
 {
