@@ -114,7 +114,7 @@ wave_poll(uint64_t now)
 		return;
 	d = demand_at(now);
 	if (d > wave.demand) {
-		wave.step_ms = now;
+		wave.step_ms = wave.last_ms = now; /* no wait before the step */
 		wave.step_open = 1;
 	}
 	wave.demand = d;
