@@ -104,6 +104,11 @@ $(BUILD)/tests/test_size: tests/unit/test_size.c $(BUILD)/host-obj/host/size.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
 
+# vm start's choice of accelerator, a pure function.
+$(BUILD)/tests/test_accel: tests/unit/test_accel.c $(BUILD)/host-obj/host/accel.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
+
 # The QMP reader, against a peer on a socketpair.
 $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	@mkdir -p $(dir $@)

@@ -325,6 +325,22 @@ query_actual(struct qmp *q, const struct vm *vm, uint64_t *bytes)
 	return EXIT_OK;
 }
 
+int
+query_accel(struct qmp *q, const struct vm *vm, const char **accel)
+{
+	json_t *ret, *enabled;
+	int r;
+
+	if ((r = vm_execute(q, vm, NULL, "query-kvm", NULL, &ret)) != EXIT_OK)
+		return r;
+	enabled = json_object_get(ret, "enabled");
+	r = json_is_boolean(enabled) ? EXIT_OK : fail(EXIT_QEMU, "%s: "
+	    "query-kvm has no enabled", vm_label(vm));
+	*accel = json_is_true(enabled) ? "kvm" : "tcg";
+	json_decref(ret);
+	return r;
+}
+
 void
 print_json(json_t *value)
 {

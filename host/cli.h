@@ -136,6 +136,13 @@ int vm_await_event(struct qmp *q, const struct vm *vm, int ms,
 int query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes);
 int query_actual(struct qmp *q, const struct vm *vm, uint64_t *bytes);
 
+/*
+ * The accelerator QEMU runs VM under, from query-kvm: "kvm" if KVM is
+ * enabled, else "tcg" (the only other one qemu-system-x86_64 has outside
+ * Xen and qtest).  Returns an exit code.
+ */
+int query_accel(struct qmp *q, const struct vm *vm, const char **accel);
+
 /* Print VALUE as one line of JSON on stdout and drop the reference. */
 void print_json(json_t *value);
 

@@ -14,6 +14,7 @@ struct info {
 	uint64_t	target;		/* last requested size, 0 if unknown */
 	uint64_t	actual;		/* logical size now, bytes */
 	uint64_t	rss;		/* QEMU's resident set, 0 if unknown */
+	const char	*accel;		/* "kvm" or "tcg" (query-kvm) */
 };
 
 static void
@@ -25,7 +26,8 @@ help(void)
 	    "last size requested with 'ballonet set', known for VMs that\n"
 	    "ballonet started), actual (query-balloon: the logical size the\n"
 	    "guest has reached), balloon (RAM minus actual) and the resident\n"
-	    "set size of the QEMU process (VmRSS).\n"
+	    "set size of the QEMU process (VmRSS), and the accelerator QEMU\n"
+	    "runs the guest under (kvm or tcg, from query-kvm).\n"
 	    "\n"
 	    "  -j, --json   one JSON object; sizes in bytes, null if unknown\n"
 	    "  -h, --help   show this help\n");
@@ -67,9 +69,11 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 	char b[SIZE_BUFLEN];
 
 	if (json) {
-		print_json(json_pack("{s:s?, s:s, s:o, s:I, s:o, s:I, s:I, s:o}",
+		print_json(json_pack("{s:s?, s:s, s:o, s:s, s:I, s:o, s:I, s:I, "
+		    "s:o}",
 		    "name", vm->name[0] ? vm->name : NULL, "socket", vm->qmp,
 		    "pid", in->pid ? json_integer(in->pid) : json_null(),
+		    "accel", in->accel,
 		    "ram", (json_int_t)in->ram, "target", bytes_or_null(in->target),
 		    "actual", (json_int_t)in->actual,
 		    "balloon", (json_int_t)balloon_of(in),
@@ -79,6 +83,7 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 	printf("vm:       %s\n", vm_label(vm));
 	if (in->pid)
 		printf("pid:      %ld\n", (long)in->pid);
+	printf("accel:    %s\n", in->accel);
 	printf("RAM:      %s\n", size_format(in->ram, b, sizeof(b)));
 	printf("target:   %s\n", in->target ?
 	    size_format(in->target, b, sizeof(b)) : "-");
@@ -109,6 +114,8 @@ cmd_info(const struct verb *verb, int argc, char **argv)
 		return r;
 	if ((r = query_ram(&q, &vm, &in.ram)) == EXIT_OK)
 		r = query_actual(&q, &vm, &in.actual);
+	if (r == EXIT_OK)
+		r = query_accel(&q, &vm, &in.accel);
 	/* Our own record first; else whoever listens on the socket. */
 	in.pid = vm_alive(&vm) ? vm.pid : q.peer_pid;
 	in.target = vm.target;

@@ -32,7 +32,7 @@ vm_help(void)
 	    "                  [--kernel FILE|none] [--initrd FILE] [--append STR]\n"
 	    "                  [--qemu-arg ARG]... [--timeout S]\n"
 	    "                  [--deflate-on-oom] [--free-page-reporting]\n"
-	    "                  [--stats-interval S]\n"
+	    "                  [--stats-interval S] [--accel auto|kvm|tcg]\n"
 	    "ballonet vm stop NAME [--timeout S]\n"
 	    "ballonet vm list [--json]\n"
 	    "ballonet vm console NAME\n"
@@ -56,6 +56,8 @@ vm_help(void)
 	    "                        balloon when it runs out of memory\n"
 	    "      --free-page-reporting  let the guest report free memory\n"
 	    "      --stats-interval S  ask for memory statistics every S s\n"
+	    "      --accel A     kvm, tcg or auto (default): KVM if the CPU\n"
+	    "                    has vmx or svm and /dev/kvm opens, else TCG\n"
 	    "stop     Quit QEMU through QMP; kill it if it has not exited after\n"
 	    "         S seconds (default 10); remove the VM's files.\n"
 	    "list     Name, pid, alive, memory and transport of each VM.\n"
@@ -173,10 +175,12 @@ vm_list(int argc, char **argv)
 		bool alive = ok && vm_alive(&vm);
 		if (json) {
 			json_array_append_new(array, json_pack("{s:s, s:o, s:b, "
-			    "s:o, s:s?}", "name", names[i], "pid", ok && vm.pid ?
-			    json_integer(vm.pid) : json_null(), "alive", alive,
-			    "memory", ok ? json_integer((json_int_t)vm.memory) :
-			    json_null(), "transport", ok ? vm.transport : NULL));
+			    "s:o, s:s?, s:s?}", "name", names[i], "pid", ok &&
+			    vm.pid ? json_integer(vm.pid) : json_null(), "alive",
+			    alive, "memory", ok ? json_integer((json_int_t)
+			    vm.memory) : json_null(), "transport", ok ?
+			    vm.transport : NULL, "accel", ok && vm.accel[0] ?
+			    vm.accel : NULL));
 			continue;
 		}
 		printf("%-16s %8ld %-5s %10s %s\n", names[i], ok ? (long)vm.pid : 0L,

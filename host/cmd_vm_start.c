@@ -20,6 +20,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "cli.h"
 #include "size.h"
 
@@ -46,6 +47,8 @@ struct start_opts {
 	const char	*extra[MAX_EXTRA];	/* --qemu-arg, in order */
 	int		 nextra;
 	int		 timeout_ms;
+	enum accel	 accel;		/* --accel */
+	struct accel_choice choice;	/* what we run QEMU with, and why */
 	/* Balloon device properties (ballonet.4, Optional features). */
 	bool		 deflate_on_oom;	/* deflate-on-oom=on */
 	bool		 reporting;		/* free-page-reporting=on */
@@ -53,7 +56,7 @@ struct start_opts {
 };
 
 /* Long-only options of start. */
-enum { OPT_DEFLATE_ON_OOM = 256, OPT_REPORTING, OPT_STATS_INTERVAL };
+enum { OPT_DEFLATE_ON_OOM = 256, OPT_REPORTING, OPT_STATS_INTERVAL, OPT_ACCEL };
 
 /*
  * Append TEXT to BUF; with ESCAPE, as a QEMU option value (',' -> ',,').
@@ -169,8 +172,11 @@ qemu_command(const struct start_opts *o, const struct vm *vm,
 	add(c, "-qmp", c->watch);
 	add(c, "-daemonize", NULL);
 	add(c, "-pidfile", c->pidfile);
-	if (access("/dev/kvm", R_OK | W_OK) == 0)
+	/* Under auto, QEMU falls back to TCG if KVM fails; see check_accel. */
+	if (o->choice.accel == ACCEL_KVM)
 		add(c, "-accel", "kvm");
+	if (o->choice.accel == ACCEL_TCG || o->accel == ACCEL_AUTO)
+		add(c, "-accel", "tcg");
 	if (o->kernel != NULL)
 		add(c, "-kernel", o->kernel);
 	if (o->initrd != NULL)
@@ -281,9 +287,42 @@ kill_and_reap(struct vm *vm)
 	}
 }
 
+/*
+ * What QEMU's query-kvm says it runs under.  KVM that QEMU could not use
+ * fails --accel kvm (QEMU exits then) and turns auto into TCG: QEMU has
+ * fallen back to its second -accel and said why in qemu.err.
+ */
+static int
+check_accel(struct start_opts *o, struct vm *vm, struct qmp *q)
+{
+	struct accel_choice *c = &o->choice;
+	char err[PATH_MAX], last[256];
+	const char *got;
+	int r;
+
+	if ((r = query_accel(q, vm, &got)) != EXIT_OK)
+		return r;
+	snprintf(vm->accel, sizeof(vm->accel), "%s", got);
+	if (strcmp(got, accel_name(c->accel)) == 0)
+		return EXIT_OK;
+	if (c->accel == ACCEL_KVM && o->accel == ACCEL_KVM)
+		return fail(EXIT_QEMU, "%s: QEMU runs without KVM though asked "
+		    "for it (query-kvm); see qemu.err", o->name);
+	if (c->accel == ACCEL_KVM) {
+		vm_file(vm, "qemu.err", err, sizeof(err));
+		last_line(err, last, sizeof(last));
+		snprintf(c->why, sizeof(c->why), "QEMU could not use KVM: %s",
+		    last);
+	} else {
+		snprintf(c->why, sizeof(c->why), "QEMU's query-kvm says so");
+	}
+	c->accel = c->accel == ACCEL_KVM ? ACCEL_TCG : ACCEL_KVM;
+	return EXIT_OK;
+}
+
 /* Read QEMU's pid and wait until QMP answers. */
 static int
-await_qmp(const struct start_opts *o, struct vm *vm)
+await_qmp(struct start_opts *o, struct vm *vm)
 {
 	char pidfile[PATH_MAX];
 	long long deadline = qmp_now_ms() + o->timeout_ms;
@@ -301,8 +340,9 @@ await_qmp(const struct start_opts *o, struct vm *vm)
 		long long left = deadline - qmp_now_ms();
 		r = qmp_connect(&q, vm->qmp, left > 0 ? (int)left : 0);
 		if (r == QMP_OK) {
+			r = check_accel(o, vm, &q);
 			qmp_close(&q);
-			return EXIT_OK;
+			return r;
 		}
 		/* Not vm_alive(): right after an exec, cmdline may be empty. */
 		if (kill(vm->pid, 0) != 0 && errno == ESRCH)
@@ -340,7 +380,7 @@ make_dir(const char *name, struct vm *vm)
 }
 
 static int
-start_vm(const struct start_opts *o)
+start_vm(struct start_opts *o)
 {
 	struct sockaddr_un sa;
 	char err[PATH_MAX], b[SIZE_BUFLEN];
@@ -367,6 +407,9 @@ start_vm(const struct start_opts *o)
 		r = spawn_qemu(o, &vm);
 	if (r == EXIT_OK)
 		r = await_qmp(o, &vm);
+	if (r == EXIT_OK && vm_save(&vm) != 0)
+		r = fail(EXIT_LOCAL, "%s: cannot write %s/vm.json: %m", o->name,
+		    vm.dir);
 	if (r != EXIT_OK) {
 		struct vm loaded;
 		if (vm.pid == 0 && vm_load(o->name, &loaded) == 0)
@@ -377,8 +420,24 @@ start_vm(const struct start_opts *o)
 	}
 	if (vm_file(&vm, "qemu.err", err, sizeof(err)) == 0)
 		unlink(err);
+	printf("%s: accelerator %s (%s)\n", o->name, vm.accel, o->choice.why);
 	printf("%s: started, pid %ld, %s RAM, console log %s/console.log\n",
 	    o->name, (long)vm.pid, size_format(o->memory, b, sizeof(b)), vm.dir);
+	return EXIT_OK;
+}
+
+/* The accelerator for --accel on this host; --accel kvm may be refused. */
+static int
+choose_accel(struct start_opts *o)
+{
+	struct accel_host host;
+
+	accel_probe(&host);
+	accel_choose(o->accel, &host, &o->choice);
+	if (o->choice.refused)
+		return fail(EXIT_LOCAL, "%s: --accel kvm: %s: this host cannot "
+		    "run KVM guests; use --accel tcg or auto", o->name,
+		    o->choice.why);
 	return EXIT_OK;
 }
 
@@ -399,7 +458,7 @@ check_start(struct start_opts *o, bool kernel_given, char *kbuf, size_t klen)
 		return usage_fail("vm", "--initrd and --append need a --kernel");
 	if (o->initrd != NULL && access(o->initrd, R_OK) != 0)
 		return usage_fail("vm", "cannot read the initrd %s: %m", o->initrd);
-	return EXIT_OK;
+	return choose_accel(o);
 }
 
 static int
@@ -418,6 +477,7 @@ parse_start(int argc, char **argv, struct start_opts *o, char *kbuf,
 		{ "deflate-on-oom", no_argument, NULL, OPT_DEFLATE_ON_OOM },
 		{ "free-page-reporting", no_argument, NULL, OPT_REPORTING },
 		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
+		{ "accel", required_argument, NULL, OPT_ACCEL },
 		{ 0 }
 	};
 	bool kernel_given = false;
@@ -477,6 +537,11 @@ parse_start(int argc, char **argv, struct start_opts *o, char *kbuf,
 			    errno != 0 || o->stats_interval > 86400)
 				return usage_fail("vm", "--stats-interval '%s' is "
 				    "not a number of seconds up to 86400", optarg);
+			break;
+		case OPT_ACCEL:
+			if (accel_parse(optarg, &o->accel) != 0)
+				return usage_fail("vm", "--accel '%s' is not auto, "
+				    "kvm or tcg", optarg);
 			break;
 		case 'h':
 			vm_help();

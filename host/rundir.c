@@ -116,6 +116,8 @@ vm_load(const char *name, struct vm *vm)
 	    json_object_get(root, "transport"));
 	copy_string(vm->kernel, sizeof(vm->kernel),
 	    json_object_get(root, "kernel"));
+	copy_string(vm->accel, sizeof(vm->accel),
+	    json_object_get(root, "accel"));
 	json_decref(root);
 	if (rundir_path(name, "qemu.pid", path, sizeof(path)) == 0)
 		vm->pid = read_pid(path);
@@ -153,9 +155,10 @@ vm_save(const struct vm *vm)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	root = json_pack("{s:s, s:I, s:I, s:s, s:s}", "name", vm->name,
+	root = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s*}", "name", vm->name,
 	    "memory", (json_int_t)vm->memory, "target", (json_int_t)vm->target,
-	    "transport", vm->transport, "kernel", vm->kernel);
+	    "transport", vm->transport, "kernel", vm->kernel,
+	    "accel", vm->accel[0] ? vm->accel : NULL);
 	if (root == NULL) {
 		errno = ENOMEM;
 		return -1;

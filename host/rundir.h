@@ -9,7 +9,8 @@
  *   serial.sock  the serial console (a listening socket)
  *   console.log  everything the guest wrote on its serial console
  *   qemu.pid     QEMU's pid (written by QEMU's -pidfile)
- *   vm.json      memory, transport, kernel and the last requested target
+ *   vm.json      memory, transport, kernel, accelerator and the last
+ *                requested target
  */
 #ifndef BALLONET_HOST_RUNDIR_H
 #define BALLONET_HOST_RUNDIR_H
@@ -32,6 +33,7 @@ struct vm {
 	uint64_t	target;		/* last requested size, bytes; 0 unknown */
 	char		transport[16];	/* pci, pci-legacy, mmio; "" unknown */
 	char		kernel[PATH_MAX]; /* the guest kernel, "" if none */
+	char		accel[8];	/* kvm or tcg (query-kvm); "" unknown */
 };
 
 /* The run directory's path into BUF.  Returns -1 if it does not fit. */

@@ -382,6 +382,79 @@ def test_socket_addressed_vm():
             run.cleanup()
 
 
+def host_virt_flag():
+    """vmx or svm if /proc/cpuinfo's flags have it, else None."""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            if key.strip() == "flags":
+                for flag in ("vmx", "svm"):
+                    if flag in value.split():
+                        return flag
+    return None
+
+
+def qemu_accels(run, name):
+    """The values of -accel on the command line of NAME's QEMU."""
+    with open("/proc/%d/cmdline" % run.pid(name), "rb") as f:
+        args = f.read().decode().split("\0")
+    return [args[i + 1] for i, a in enumerate(args[:-1]) if a == "-accel"]
+
+
+@timeout(150)
+def test_accelerator():
+    """auto takes KVM only with vmx/svm; kvm refused without; info shows it."""
+    flag = host_virt_flag()
+    kvm_opens = os.access("/dev/kvm", os.R_OK | os.W_OK)
+    with run_dir() as run:
+        out = run.ok("vm", "start", "a", "--kernel", "none")
+        watchdog(run.pid("a"), run.path("a"))
+        if flag is None:
+            assert "a: accelerator tcg (no vmx/svm flag in /proc/cpuinfo)" \
+                in out.splitlines(), out
+            assert qemu_accels(run, "a") == ["tcg"], qemu_accels(run, "a")
+            want = "tcg"
+        elif kvm_opens:  # a host with hardware virtualization
+            assert re.search(r"^a: accelerator kvm \(%s in /proc/cpuinfo, "
+                             r"/dev/kvm opens\)$" % flag, out, re.M), out
+            want = "kvm"
+        else:
+            assert "a: accelerator tcg (%s in /proc/cpuinfo, but /dev/kvm " \
+                "does not open" % flag in out, out
+            want = "tcg"
+        got = info(run, "a")
+        assert got["accel"] == want, got
+        assert re.search(r"^accel: +%s$" % want, run.ok("info", "a"), re.M)
+        rows = json.loads(run.ok("vm", "list", "--json"))
+        assert rows[0]["accel"] == want, rows
+        with open(run.path("a", "vm.json")) as f:
+            assert json.load(f)["accel"] == want
+        # tcg when asked, whatever the host has.
+        out = run.ok("vm", "start", "t", "--kernel", "none", "--accel", "tcg")
+        watchdog(run.pid("t"), run.path("t"))
+        assert "t: accelerator tcg (asked for with --accel tcg)" in out, out
+        assert qemu_accels(run, "t") == ["tcg"]
+        assert info(run, "t")["accel"] == "tcg"
+        if flag is None:  # kvm refused before anything starts
+            run.fails(EXIT_LOCAL, "--accel kvm: no vmx/svm flag in "
+                      "/proc/cpuinfo", "vm", "start", "k", "--kernel",
+                      "none", "--accel", "kvm")
+            assert not os.path.exists(run.path("k"))
+        run.fails(EXIT_USAGE, "--accel 'hvf' is not auto, kvm or tcg", "vm",
+                  "start", "x", "--kernel", "none", "--accel", "hvf")
+        run.ok("vm", "stop", "a")
+        run.ok("vm", "stop", "t")
+        assert os.listdir(run.dir) == [], os.listdir(run.dir)
+    # QEMU without ballonet, under TCG: info asks QEMU (query-kvm).
+    with bare_qemu("-device", "virtio-balloon-pci", "-accel", "tcg") as \
+            (sock, _):
+        run = Run()
+        try:
+            assert info(run, sock)["accel"] == "tcg"
+        finally:
+            run.cleanup()
+
+
 # --- failures: each with its exit code and one line -----------------------
 
 def test_usage_errors():
