@@ -109,6 +109,12 @@ $(BUILD)/tests/test_accel: tests/unit/test_accel.c $(BUILD)/host-obj/host/accel.
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
 
+# vm console's raw mode on a pty; tcgetattr() made to fail by --wrap.
+$(BUILD)/tests/test_tty: tests/unit/test_tty.c $(BUILD)/host-obj/host/tty.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS) \
+	    -Wl,--wrap=tcgetattr,--wrap=tcsetattr
+
 # The QMP reader, against a peer on a socketpair.
 $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	@mkdir -p $(dir $@)

@@ -17,11 +17,11 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "size.h"
+#include "tty.h"
 
 #define ESCAPE_KEY	0x1d	/* Ctrl-]: leave the console */
 
@@ -247,8 +247,7 @@ vm_console(int argc, char **argv)
 {
 	const struct opt none[] = { { 0 } };
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct termios saved, raw;
-	bool tty = isatty(STDIN_FILENO);
+	struct tty_state tty;
 	struct vm vm;
 	int r, sock;
 
@@ -272,14 +271,9 @@ vm_console(int argc, char **argv)
 	}
 	fprintf(stderr, "ballonet: %s: console attached; Ctrl-] leaves\n",
 	    vm.name);
-	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
-		raw = saved;
-		cfmakeraw(&raw);
-		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
-	}
+	tty_raw(STDIN_FILENO, &tty);
 	r = relay(sock);
-	if (tty)
-		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	tty_restore(STDIN_FILENO, &tty);
 	close(sock);
 	if (r > 0)
 		return fail(EXIT_GONE, "%s: QEMU closed the console", vm.name);
