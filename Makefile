@@ -115,6 +115,14 @@ $(BUILD)/tests/test_tty: tests/unit/test_tty.c $(BUILD)/host-obj/host/tty.o
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS) \
 	    -Wl,--wrap=tcgetattr,--wrap=tcsetattr
 
+# The verbs' option tables and the help printed from them.
+$(BUILD)/tests/test_opt: tests/unit/test_opt.c $(BUILD)/host-obj/host/opt.o \
+    $(BUILD)/host-obj/host/cli.o $(BUILD)/host-obj/host/qmp.o \
+    $(BUILD)/host-obj/host/rundir.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
+	    $(HOST_LDFLAGS)
+
 # The QMP reader, against a peer on a socketpair.
 $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	@mkdir -p $(dir $@)

@@ -3,10 +3,8 @@
  */
 #include "cli.h"
 
-#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,108 +47,6 @@ bad_option(const char *verb, char **argv)
 		return usage_fail(verb, "unknown option or missing value: -%c",
 		    optopt);
 	return usage_fail(verb, "unknown option or missing value: %s", arg);
-}
-
-static int
-parse_count(const char *text, long *count)
-{
-	char *end;
-
-	if (text[0] < '1' || text[0] > '9')
-		return -1;
-	*count = strtol(text, &end, 10);
-	return *end != '\0' || *count <= 0 || *count > 1000000 ? -1 : 0;
-}
-
-/* Store ARG, the value of option P of VERB; EXIT_OK or EXIT_USAGE. */
-static int
-set_option(const char *verb, const struct opt *p, const char *arg)
-{
-	if (p->kind == OPT_FLAG) {
-		*(bool *)p->value = true;
-		return EXIT_OK;
-	}
-	if (p->kind == OPT_COUNT) {
-		if (parse_count(arg, p->value) != 0)
-			return usage_fail(verb, "--%s '%s' is not a positive number",
-			    p->name, arg);
-		return EXIT_OK;
-	}
-	if (parse_seconds(arg, p->value) == 0 &&
-	    *(int *)p->value >= p->min * 1000)
-		return EXIT_OK;
-	if (p->min == 0)
-		return usage_fail(verb, "--%s '%s' is not a number of seconds",
-		    p->name, arg);
-	return usage_fail(verb, "--%s '%s' is not a number of seconds, at "
-	    "least %d", p->name, arg, p->min);
-}
-
-int
-parse_options(const char *verb, const char *cmd, void (*help)(void),
-    const struct opt *opts, int argc, char **argv)
-{
-	struct option longopts[OPTS_MAX + 2] = { { 0 } };
-	char shortopts[2 * OPTS_MAX + 2], *s = shortopts;
-	const struct opt *p;
-	size_t n;
-	int c, r;
-
-	for (n = 0; opts[n].name != NULL; n++) {
-		assert(n < OPTS_MAX);
-		p = &opts[n];
-		longopts[n] = (struct option){ p->name, p->kind == OPT_FLAG ?
-		    no_argument : required_argument, NULL, p->key };
-		*s++ = p->key;
-		if (p->kind != OPT_FLAG)
-			*s++ = ':';
-	}
-	longopts[n] = (struct option){ "help", no_argument, NULL, 'h' };
-	strcpy(s, "h");
-	while ((c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
-		if (c == 'h') {
-			help();
-			return -1;
-		}
-		for (p = opts; p->name != NULL && p->key != c; p++)
-			continue;
-		if (p->name == NULL)
-			return bad_option(cmd, argv);
-		if ((r = set_option(verb, p, optarg)) != EXIT_OK)
-			return r;
-	}
-	return EXIT_OK;
-}
-
-int
-verb_options(const struct verb *verb, void (*help)(void),
-    const struct opt *opts, int argc, char **argv)
-{
-	int r = parse_options(verb->name, verb->name, help, opts, argc, argv);
-
-	if (r != EXIT_OK)
-		return r;
-	if (argc - optind < verb->min_args)
-		return usage_fail(verb->name, "missing operand");
-	if (argc - optind > verb->max_args)
-		return usage_fail(verb->name, "too many operands");
-	return EXIT_OK;
-}
-
-int
-parse_seconds(const char *text, int *ms)
-{
-	char *end;
-	double s;
-
-	if (text[0] < '0' || text[0] > '9')
-		return -1;
-	errno = 0;
-	s = strtod(text, &end);
-	if (errno != 0 || *end != '\0' || !isfinite(s) || s > 86400.0 * 7)
-		return -1;
-	*ms = (int)(s * 1000.0 + 0.5);
-	return 0;
 }
 
 const char *

@@ -1,10 +1,11 @@
 /*
  * ballonet: what the verbs of the command line share.
  *
- * Each verb lives in its own cmd_*.c file, declares its options in a
- * table for verb_options() and returns one of the exit codes below, which
- * docs/ballonet.1 documents.  Failures are reported with fail(): one
- * line naming what failed and what to do about it.
+ * Each verb lives in its own cmd_*.c file (cmd_vm_start.c for "vm
+ * start"), is listed in main.c's table, declares its operands and options
+ * for parse_args() (opt.h), which also prints its help, and returns one of
+ * the exit codes below, which docs/ballonet.1 documents.  Failures are
+ * reported with fail(): one line naming what failed and what to do.
  */
 #ifndef BALLONET_HOST_CLI_H
 #define BALLONET_HOST_CLI_H
@@ -15,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "opt.h"
 #include "qmp.h"
 #include "rundir.h"
 
@@ -30,22 +32,24 @@ enum exit_code {
 	EXIT_LOCAL	= 8,	/* a local failure: run directory, exec, memory */
 };
 
+/*
+ * A verb of main.c's table.  A name of two words ("vm start") is a
+ * subverb of a group ("vm"): run() gets argv from the subverb on.
+ */
 struct verb {
-	const char	*name;
-	int		 min_args, max_args;	/* operands after options */
+	const char	*name;		/* "set", "vm start" */
 	int		(*run)(const struct verb *verb, int argc, char **argv);
-	const char	*summary;
+	const char	*help;		/* one line for 'ballonet --help' */
 };
 
-int cmd_vm(const struct verb *verb, int argc, char **argv);
+int cmd_vm_start(const struct verb *verb, int argc, char **argv);
+int cmd_vm_stop(const struct verb *verb, int argc, char **argv);
+int cmd_vm_list(const struct verb *verb, int argc, char **argv);
+int cmd_vm_console(const struct verb *verb, int argc, char **argv);
 int cmd_set(const struct verb *verb, int argc, char **argv);
 int cmd_info(const struct verb *verb, int argc, char **argv);
 int cmd_watch(const struct verb *verb, int argc, char **argv);
 int cmd_stats(const struct verb *verb, int argc, char **argv);
-
-/* cmd_vm.c: the help of all vm subverbs; cmd_vm_start.c: vm start. */
-void vm_help(void);
-int vm_start(int argc, char **argv);
 
 /* Print "ballonet: MESSAGE" on stderr and return CODE. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -59,41 +63,6 @@ int usage_fail(const char *verb, const char *fmt, ...)
  * (getopt's own message is off: opterr is 0).
  */
 int bad_option(const char *verb, char **argv);
-
-/* What an option of parse_options() takes, and where it puts it. */
-enum opt_kind {
-	OPT_FLAG,	/* no value: sets a bool */
-	OPT_SECONDS,	/* seconds, e.g. "0.5": an int of milliseconds */
-	OPT_COUNT,	/* a whole number from 1 to 1000000: a long */
-};
-
-/* One option of a command; a table of them ends with { 0 }. */
-struct opt {
-	const char	*name;		/* long name, without "--" */
-	char		 key;		/* short name */
-	enum opt_kind	 kind;
-	void		*value;		/* bool *, int * or long *, by kind */
-	int		 min;		/* OPT_SECONDS: the least, in seconds */
-};
-
-#define OPTS_MAX	4	/* options of one command, besides --help */
-
-/*
- * getopt_long() over OPTS and -h, --help (which shows HELP), storing each
- * value.  Bad values are reported under VERB ("vm"), unknown options
- * under CMD ("vm stop").  Returns EXIT_OK with optind at the first
- * operand, -1 once it has shown the help (the command then exits with
- * EXIT_OK), or reports and returns EXIT_USAGE.
- */
-int parse_options(const char *verb, const char *cmd, void (*help)(void),
-    const struct opt *opts, int argc, char **argv);
-
-/* parse_options() for VERB, then check its count of operands. */
-int verb_options(const struct verb *verb, void (*help)(void),
-    const struct opt *opts, int argc, char **argv);
-
-/* Parse a duration in seconds ("10", "0.5") into milliseconds. */
-int parse_seconds(const char *text, int *ms);
 
 /*
  * Resolve ARG, a VM name or a QMP socket path (anything containing '/'),

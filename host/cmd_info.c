@@ -17,21 +17,16 @@ struct info {
 	const char	*accel;		/* "kvm" or "tcg" (query-kvm) */
 };
 
-static void
-help(void)
-{
-	printf("ballonet info VM [--json]\n"
-	    "\n"
+static const struct usage usage = {
+	.operands = "VM", .min_args = 1, .max_args = 1,
+	.about =
 	    "Show VM's memory: RAM (query-memory-size-summary), target (the\n"
 	    "last size requested with 'ballonet set', known for VMs that\n"
 	    "ballonet started), actual (query-balloon: the logical size the\n"
 	    "guest has reached), balloon (RAM minus actual) and the resident\n"
 	    "set size of the QEMU process (VmRSS), and the accelerator QEMU\n"
-	    "runs the guest under (kvm or tcg, from query-kvm).\n"
-	    "\n"
-	    "  -j, --json   one JSON object; sizes in bytes, null if unknown\n"
-	    "  -h, --help   show this help\n");
-}
+	    "runs the guest under (kvm or tcg, from query-kvm).\n",
+};
 
 /* VmRSS of PID in bytes, or 0 if it cannot be read. */
 static uint64_t
@@ -101,14 +96,15 @@ cmd_info(const struct verb *verb, int argc, char **argv)
 	struct info in = { 0 };
 	bool json = false;
 	const struct opt opts[] = {
-		{ "json", 'j', OPT_FLAG, &json, 0 },
-		{ 0 }
+		OPT_FLAG('j', "json", &json, "one JSON object; sizes in bytes, "
+		    "null if unknown"),
+		OPT_END()
 	};
 	struct qmp q;
 	struct vm vm;
 	int r;
 
-	if ((r = verb_options(verb, help, opts, argc, argv)) != EXIT_OK)
+	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;

@@ -13,22 +13,14 @@
 #define PAGE_SIZE	4096u	/* the unit of the balloon's num_pages */
 #define POLL_MS		500	/* query-balloon between (rate-limited) events */
 
-static void
-help(void)
-{
-	printf("ballonet set VM SIZE [--wait] [--timeout S]\n"
-	    "\n"
+static const struct usage usage = {
+	.operands = "VM SIZE", .min_args = 2, .max_args = 2,
+	.about =
 	    "Set the logical memory size of VM (its RAM minus the balloon), as\n"
 	    "QEMU's balloon command and 'xm mem-set' mean it.  SIZE is a number\n"
 	    "with a unit B, K, M, G or T; a bare number is MiB.  It must be\n"
-	    "above zero and at most the VM's RAM.\n"
-	    "\n"
-	    "  -w, --wait        wait until the guest reaches SIZE, showing\n"
-	    "                    progress (a bar on a terminal, lines otherwise)\n"
-	    "  -t, --timeout S   give up waiting after S seconds (default 60)\n"
-	    "                    and exit with status 5\n"
-	    "  -h, --help        show this help\n");
-}
+	    "above zero and at most the VM's RAM.\n",
+};
 
 /* What query-balloon reports once the guest has done all it was asked. */
 static uint64_t
@@ -129,16 +121,18 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 	int timeout_ms = 60000, r;
 	bool wait = false;
 	const struct opt opts[] = {
-		{ "wait",    'w', OPT_FLAG,    &wait,       0 },
-		{ "timeout", 't', OPT_SECONDS, &timeout_ms, 0 },
-		{ 0 }
+		OPT_FLAG('w', "wait", &wait, "wait until the guest reaches SIZE, "
+		    "showing progress (a bar on a terminal, lines otherwise)"),
+		OPT_SECONDS('t', "timeout", &timeout_ms, 0, "give up waiting "
+		    "after S seconds (default 60) and exit with status 5"),
+		OPT_END()
 	};
 	uint64_t size, ram;
 	char s1[SIZE_BUFLEN];
 	struct qmp q;
 	struct vm vm;
 
-	if ((r = verb_options(verb, help, opts, argc, argv)) != EXIT_OK)
+	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
 	if (size_parse(argv[optind + 1], &size) != 0)
 		return usage_fail(verb->name, "size '%s' is malformed: give a "

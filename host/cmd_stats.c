@@ -30,23 +30,14 @@ static const struct stat_name {
 	{ "stat-htlb-pgfail",      "hugetlb failures", false },
 };
 
-static void
-help(void)
-{
-	printf("ballonet stats VM [--interval S] [--timeout S] [--json]\n"
-	    "\n"
+static const struct usage usage = {
+	.operands = "VM", .min_args = 1, .max_args = 1,
+	.about =
 	    "Turn on the guest's statistics (the balloon device's\n"
 	    "guest-stats-polling-interval), wait for a fresh report and print\n"
 	    "it.  Statistics the guest does not report show as '-' (null in\n"
-	    "JSON).  Polling stays on at the given interval afterwards.\n"
-	    "\n"
-	    "  -i, --interval S  seconds between the guest's reports (default 2)\n"
-	    "  -t, --timeout S   wait at most S seconds for a report (default 10)\n"
-	    "                    and exit with status 5 if none comes\n"
-	    "  -j, --json        one JSON object: QEMU's stat names, values,\n"
-	    "                    last-update (seconds since the epoch)\n"
-	    "  -h, --help        show this help\n");
-}
+	    "JSON).  Polling stays on at the given interval afterwards.\n",
+};
 
 /* Is TYPE (from qom-list) a child that is a virtio balloon device? */
 static bool
@@ -205,15 +196,19 @@ cmd_stats(const struct verb *verb, int argc, char **argv)
 	int interval_ms = 2000, timeout_ms = 10000, r;
 	bool json = false;
 	const struct opt opts[] = {
-		{ "interval", 'i', OPT_SECONDS, &interval_ms, 1 },
-		{ "timeout",  't', OPT_SECONDS, &timeout_ms,  0 },
-		{ "json",     'j', OPT_FLAG,    &json,        0 },
-		{ 0 }
+		OPT_SECONDS('i', "interval", &interval_ms, 1, "seconds between "
+		    "the guest's reports, at least 1 (default 2)"),
+		OPT_SECONDS('t', "timeout", &timeout_ms, 0, "wait at most S "
+		    "seconds for a report (default 10) and exit with status 5 if "
+		    "none comes"),
+		OPT_FLAG('j', "json", &json, "one JSON object: QEMU's stat names, "
+		    "values, last-update (seconds since the epoch)"),
+		OPT_END()
 	};
 	struct qmp q;
 	struct vm vm;
 
-	if ((r = verb_options(verb, help, opts, argc, argv)) != EXIT_OK)
+	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;

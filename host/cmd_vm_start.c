@@ -43,9 +43,10 @@ struct start_opts {
 	uint64_t	 memory;	/* bytes, a whole number of MiB */
 	const struct transport *transport;
 	const char	*kernel;	/* NULL: boot no kernel */
+	bool		 kernel_given;	/* by --kernel, else our default */
 	const char	*initrd, *append;
 	const char	*extra[MAX_EXTRA];	/* --qemu-arg, in order */
-	int		 nextra;
+	struct opt_strings extras;	/* into extra */
 	int		 timeout_ms;
 	enum accel	 accel;		/* --accel */
 	struct accel_choice choice;	/* what we run QEMU with, and why */
@@ -55,8 +56,18 @@ struct start_opts {
 	unsigned	 stats_interval;	/* s; 0: not polled */
 };
 
-/* Long-only options of start. */
-enum { OPT_DEFLATE_ON_OOM = 256, OPT_REPORTING, OPT_STATS_INTERVAL, OPT_ACCEL };
+static const struct usage usage = {
+	.operands = "NAME", .min_args = 1, .max_args = 1,
+	.about =
+	    "Start QEMU as a daemon with a balloon device (id balloon0), a QMP\n"
+	    "socket and the serial console on a socket, logged to console.log;\n"
+	    "wait until QMP answers.  One line says which accelerator runs the\n"
+	    "guest, and why.\n"
+	    "\n"
+	    "QEMU is $BALLONET_QEMU, else qemu-system-x86_64.  The run directory\n"
+	    "is $BALLONET_RUNDIR, else $XDG_RUNTIME_DIR/ballonet, else\n"
+	    "/run/ballonet.\n",
+};
 
 /*
  * Append TEXT to BUF; with ESCAPE, as a QEMU option value (',' -> ',,').
@@ -183,7 +194,7 @@ qemu_command(const struct start_opts *o, const struct vm *vm,
 		add(c, "-initrd", o->initrd);
 	if (o->append != NULL)
 		add(c, "-append", o->append);
-	for (int i = 0; i < o->nextra; i++)
+	for (int i = 0; i < o->extras.n; i++)
 		add(c, o->extra[i], NULL);
 	c->argv[c->argc] = NULL;
 	return EXIT_OK;
@@ -443,127 +454,126 @@ choose_accel(struct start_opts *o)
 
 /* What the options say together: a valid name, readable files. */
 static int
-check_start(struct start_opts *o, bool kernel_given, char *kbuf, size_t klen)
+check_start(struct start_opts *o, char *kbuf, size_t klen)
 {
 	if (!vm_name_valid(o->name))
-		return usage_fail("vm", "'%s' is not a VM name: use up to %d "
+		return usage_fail("vm start", "'%s' is not a VM name: use up to %d "
 		    "letters, digits, '.', '_' or '-', not first '.' or '-'",
 		    o->name, VM_NAME_MAX);
-	if (!kernel_given)
+	if (!o->kernel_given)
 		o->kernel = default_kernel(kbuf, klen);
 	if (o->kernel != NULL && access(o->kernel, R_OK) != 0)
-		return usage_fail("vm", "cannot read the kernel %s: %m%s", o->kernel,
-		    kernel_given ? "" : " (build it with make, or give --kernel)");
+		return usage_fail("vm start", "cannot read the kernel %s: %m%s",
+		    o->kernel, o->kernel_given ? "" :
+		    " (build it with make, or give --kernel)");
 	if ((o->initrd || o->append) && o->kernel == NULL)
-		return usage_fail("vm", "--initrd and --append need a --kernel");
+		return usage_fail("vm start", "--initrd and --append need a "
+		    "--kernel");
 	if (o->initrd != NULL && access(o->initrd, R_OK) != 0)
-		return usage_fail("vm", "cannot read the initrd %s: %m", o->initrd);
+		return usage_fail("vm start", "cannot read the initrd %s: %m",
+		    o->initrd);
 	return choose_accel(o);
 }
 
 static int
-parse_start(int argc, char **argv, struct start_opts *o, char *kbuf,
-    size_t klen)
+parse_memory(const char *arg, void *value)
 {
-	static const struct option options[] = {
-		{ "memory",    required_argument, NULL, 'm' },
-		{ "transport", required_argument, NULL, 'T' },
-		{ "kernel",    required_argument, NULL, 'k' },
-		{ "initrd",    required_argument, NULL, 'i' },
-		{ "append",    required_argument, NULL, 'a' },
-		{ "qemu-arg",  required_argument, NULL, 'Q' },
-		{ "timeout",   required_argument, NULL, 't' },
-		{ "help",      no_argument,       NULL, 'h' },
-		{ "deflate-on-oom", no_argument, NULL, OPT_DEFLATE_ON_OOM },
-		{ "free-page-reporting", no_argument, NULL, OPT_REPORTING },
-		{ "stats-interval", required_argument, NULL, OPT_STATS_INTERVAL },
-		{ "accel", required_argument, NULL, OPT_ACCEL },
-		{ 0 }
-	};
-	bool kernel_given = false;
-	char *end;
-	int c;
+	uint64_t *bytes = value;
 
-	*o = (struct start_opts){ .memory = 1ULL << 30,
-	    .transport = &transports[0], .timeout_ms = 30000 };
-	while ((c = getopt_long(argc, argv, "m:T:k:i:a:Q:t:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'm':
-			if (size_parse(optarg, &o->memory) != 0 ||
-			    o->memory % (1 << 20) != 0 || o->memory < (16 << 20))
-				return usage_fail("vm", "--memory '%s' is not a whole "
-				    "number of MiB, at least 16M", optarg);
-			break;
-		case 'T':
-			o->transport = NULL;
-			for (size_t i = 0; i < 3; i++)
-				if (strcmp(optarg, transports[i].name) == 0)
-					o->transport = &transports[i];
-			if (o->transport == NULL)
-				return usage_fail("vm", "--transport '%s' is not pci, "
-				    "pci-legacy or mmio", optarg);
-			break;
-		case 'k':
-			o->kernel = strcmp(optarg, "none") == 0 ? NULL : optarg;
-			kernel_given = true;
-			break;
-		case 'i':
-			o->initrd = optarg;
-			break;
-		case 'a':
-			o->append = optarg;
-			break;
-		case 'Q':
-			if (o->nextra == MAX_EXTRA)
-				return usage_fail("vm", "more than %d --qemu-arg",
-				    MAX_EXTRA);
-			o->extra[o->nextra++] = optarg;
-			break;
-		case 't':
-			if (parse_seconds(optarg, &o->timeout_ms) != 0)
-				return usage_fail("vm", "--timeout '%s' is not a "
-				    "number of seconds", optarg);
-			break;
-		case OPT_DEFLATE_ON_OOM:
-			o->deflate_on_oom = true;
-			break;
-		case OPT_REPORTING:
-			o->reporting = true;
-			break;
-		case OPT_STATS_INTERVAL:
-			errno = 0;
-			o->stats_interval = (unsigned)strtoul(optarg, &end, 10);
-			if (*optarg < '0' || *optarg > '9' || *end != '\0' ||
-			    errno != 0 || o->stats_interval > 86400)
-				return usage_fail("vm", "--stats-interval '%s' is "
-				    "not a number of seconds up to 86400", optarg);
-			break;
-		case OPT_ACCEL:
-			if (accel_parse(optarg, &o->accel) != 0)
-				return usage_fail("vm", "--accel '%s' is not auto, "
-				    "kvm or tcg", optarg);
-			break;
-		case 'h':
-			vm_help();
-			return -1;
-		default:
-			return bad_option("vm start", argv);
+	return size_parse(arg, bytes) != 0 || *bytes % (1 << 20) != 0 ||
+	    *bytes < (16 << 20) ? -1 : 0;
+}
+
+static int
+parse_transport(const char *arg, void *value)
+{
+	const struct transport **t = value;
+
+	for (size_t i = 0; i < sizeof(transports) / sizeof(transports[0]); i++) {
+		if (strcmp(arg, transports[i].name) == 0) {
+			*t = &transports[i];
+			return 0;
 		}
 	}
-	if (argc - optind != 1)
-		return usage_fail("vm", "'start' takes a VM name");
-	o->name = argv[optind];
-	return check_start(o, kernel_given, kbuf, klen);
+	return -1;
+}
+
+static int
+parse_kernel(const char *arg, void *value)
+{
+	struct start_opts *o = value;
+
+	o->kernel = strcmp(arg, "none") == 0 ? NULL : arg;
+	o->kernel_given = true;
+	return 0;
+}
+
+static int
+parse_accel(const char *arg, void *value)
+{
+	return accel_parse(arg, value);
+}
+
+static int
+parse_interval(const char *arg, void *value)
+{
+	unsigned long s;
+	char *end;
+
+	errno = 0;
+	s = strtoul(arg, &end, 10);
+	if (*arg < '0' || *arg > '9' || *end != '\0' || errno != 0 ||
+	    s > 86400)
+		return -1;
+	*(unsigned *)value = (unsigned)s;
+	return 0;
 }
 
 int
-vm_start(int argc, char **argv)
+cmd_vm_start(const struct verb *verb, int argc, char **argv)
 {
+	struct start_opts o = { .memory = 1ULL << 30,
+	    .transport = &transports[0], .timeout_ms = 30000 };
+	const struct opt opts[] = {
+		OPT_CALL('m', "memory", &o.memory, "SIZE", "RAM, a whole number "
+		    "of MiB (default 1G)", parse_memory,
+		    "a whole number of MiB, at least 16M"),
+		OPT_CALL('T', "transport", &o.transport, "T", "pci (q35, "
+		    "default), pci-legacy (pc, legacy virtio) or mmio (microvm)",
+		    parse_transport, "pci, pci-legacy or mmio"),
+		OPT_CALL('k', "kernel", &o, "FILE", "the guest kernel (default: "
+		    "ballonet-guest.elf next to ballonet, or $BALLONET_GUEST); "
+		    "'none' boots no kernel", parse_kernel, "a file"),
+		OPT_STRING('i', "initrd", &o.initrd, "FILE",
+		    "an initial RAM disk (Linux)"),
+		OPT_STRING('a', "append", &o.append, "STR",
+		    "the kernel command line (Linux)"),
+		OPT_STRINGS('Q', "qemu-arg", &o.extras, "ARG", "one more argument "
+		    "for QEMU, after ours; repeat it for several (e.g. "
+		    "--qemu-arg=-smp --qemu-arg=2)"),
+		OPT_SECONDS('t', "timeout", &o.timeout_ms, 0,
+		    "wait at most S seconds for QEMU (default 30)"),
+		OPT_FLAG(0, "deflate-on-oom", &o.deflate_on_oom, "let the guest "
+		    "take pages back from the balloon when it runs out of memory"),
+		OPT_FLAG(0, "free-page-reporting", &o.reporting,
+		    "let the guest report free memory"),
+		OPT_CALL(0, "stats-interval", &o.stats_interval, "S", "ask for "
+		    "memory statistics every S seconds", parse_interval,
+		    "a number of seconds up to 86400"),
+		OPT_CALL(0, "accel", &o.accel, "auto|kvm|tcg", "auto (the "
+		    "default) takes KVM if the CPU has vmx or svm and /dev/kvm "
+		    "opens, else TCG; kvm fails where it cannot",
+		    parse_accel, "auto, kvm or tcg"),
+		OPT_END()
+	};
 	char kernel[PATH_MAX];
-	struct start_opts o;
-	int r = parse_start(argc, argv, &o, kernel, sizeof(kernel));
+	int r;
 
-	if (r != EXIT_OK)
+	o.extras = (struct opt_strings){ o.extra, 0, MAX_EXTRA };
+	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
+	o.name = argv[optind];
+	if ((r = check_start(&o, kernel, sizeof(kernel))) != EXIT_OK)
+		return r;
 	return start_vm(&o);
 }

@@ -10,22 +10,13 @@
 #include "cli.h"
 #include "size.h"
 
-static void
-help(void)
-{
-	printf("ballonet watch VM [--count N] [--timeout S] [--json]\n"
-	    "\n"
+static const struct usage usage = {
+	.operands = "VM", .min_args = 1, .max_args = 1,
+	.about =
 	    "Print each BALLOON_CHANGE event of VM with QEMU's timestamp (UTC)\n"
 	    "and the new logical size.  QEMU sends at most one such event a\n"
-	    "second.  Runs until interrupted, N events or S seconds.\n"
-	    "\n"
-	    "  -n, --count N     stop after N events; exit with status 5 if\n"
-	    "                    the timeout comes first\n"
-	    "  -t, --timeout S   stop after S seconds\n"
-	    "  -j, --json        one JSON object per event: time (seconds, a\n"
-	    "                    real) and actual (bytes)\n"
-	    "  -h, --help        show this help\n");
-}
+	    "second.  Runs until interrupted, N events or S seconds.\n",
+};
 
 static void
 print_change(json_t *event, bool json)
@@ -84,15 +75,18 @@ cmd_watch(const struct verb *verb, int argc, char **argv)
 	int timeout_ms = -1, r;
 	bool json = false;
 	const struct opt opts[] = {
-		{ "count",   'n', OPT_COUNT,   &count,      0 },
-		{ "timeout", 't', OPT_SECONDS, &timeout_ms, 0 },
-		{ "json",    'j', OPT_FLAG,    &json,       0 },
-		{ 0 }
+		OPT_COUNT('n', "count", &count, "stop after N events; exit with "
+		    "status 5 if the timeout comes first"),
+		OPT_SECONDS('t', "timeout", &timeout_ms, 0,
+		    "stop after S seconds"),
+		OPT_FLAG('j', "json", &json, "one JSON object per event: time "
+		    "(seconds, a real) and actual (bytes)"),
+		OPT_END()
 	};
 	struct qmp q;
 	struct vm vm;
 
-	if ((r = verb_options(verb, help, opts, argc, argv)) != EXIT_OK)
+	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
 	if ((r = vm_resolve(argv[optind], &vm)) != EXIT_OK)
 		return r;

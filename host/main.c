@@ -2,7 +2,8 @@
  * ballonet: the operator's tool for memory ballooning.
  *
  * main() parses the options that come before the verb, finds the verb in
- * the table below, and runs it; the verb parses its own options.
+ * the table below (one word, or a group and a subverb: "vm start"), and
+ * runs it; the verb parses its own options and prints its own help.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -15,12 +16,17 @@
 #endif
 
 static const struct verb verbs[] = {
-	{ "vm",    1, 3, cmd_vm,    "start, stop and list VMs, attach to a console" },
-	{ "set",   2, 2, cmd_set,   "set a VM's logical memory size" },
-	{ "info",  1, 1, cmd_info,  "show RAM, target, actual, balloon and RSS" },
-	{ "watch", 1, 1, cmd_watch, "print balloon changes as they happen" },
-	{ "stats", 1, 1, cmd_stats, "show the guest's memory statistics" },
+	{ "vm start",   cmd_vm_start,   "start QEMU with a balloon device" },
+	{ "vm stop",    cmd_vm_stop,    "quit QEMU, remove the VM's files" },
+	{ "vm list",    cmd_vm_list,    "list the VMs of the run directory" },
+	{ "vm console", cmd_vm_console, "attach to a VM's serial console" },
+	{ "set",        cmd_set,        "set a VM's logical memory size" },
+	{ "info",       cmd_info,       "show RAM, target, actual, balloon and RSS" },
+	{ "watch",      cmd_watch,      "print balloon changes as they happen" },
+	{ "stats",      cmd_stats,      "show the guest's memory statistics" },
 };
+
+#define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
 
 static void
 help(void)
@@ -32,8 +38,8 @@ help(void)
 	    "QMP socket (anything containing a '/').\n"
 	    "\n"
 	    "Verbs:\n");
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		printf("  %-8s %s\n", verbs[i].name, verbs[i].summary);
+	for (size_t i = 0; i < NVERBS; i++)
+		printf("  %-11s %s\n", verbs[i].name, verbs[i].help);
 	printf("\n"
 	    "Sizes: a number with a unit B, K, M, G or T (powers of 1024);\n"
 	    "a bare number is MiB.\n"
@@ -45,13 +51,125 @@ help(void)
 	    "'ballonet VERB --help' describes a verb; see ballonet(1).\n");
 }
 
-static const struct verb *
-find_verb(const char *name)
+/* Is verb V of group GROUP ("vm")?  Then its subverb's name, else NULL. */
+static const char *
+subverb(const struct verb *v, const char *group)
 {
-	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(verbs[i].name, name) == 0)
+	size_t n = strlen(group);
+
+	return strncmp(v->name, group, n) == 0 && v->name[n] == ' ' ?
+	    v->name + n + 1 : NULL;
+}
+
+static bool
+is_group(const char *name)
+{
+	for (size_t i = 0; i < NVERBS; i++)
+		if (subverb(&verbs[i], name) != NULL)
+			return true;
+	return false;
+}
+
+/* Run V as if given "NAME --help". */
+static int
+run_help(const struct verb *v)
+{
+	char name[] = "verb", opt[] = "--help";
+	char *args[] = { name, opt, NULL };
+
+	optind = 0;
+	return v->run(v, 2, args);
+}
+
+/* The help of every subverb of GROUP, one after the other. */
+static int
+group_help(const char *group)
+{
+	bool first = true;
+
+	for (size_t i = 0; i < NVERBS; i++) {
+		if (subverb(&verbs[i], group) == NULL)
+			continue;
+		if (!first)
+			putchar('\n');
+		first = false;
+		run_help(&verbs[i]);
+	}
+	return EXIT_OK;
+}
+
+/* "start, stop, list or console": the subverbs of GROUP. */
+static void
+subverb_names(const char *group, char *buf, size_t len)
+{
+	size_t n = 0, last = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < NVERBS; i++) {
+		const char *sub = subverb(&verbs[i], group);
+		if (sub == NULL)
+			continue;
+		last = strlen(buf);
+		snprintf(buf + last, len - last, "%s%s", n++ ? ", " : "", sub);
+	}
+	if (n > 1) {	/* the last ", " becomes " or " */
+		char tail[64];
+		snprintf(tail, sizeof(tail), "%s", buf + last + 2);
+		snprintf(buf + last, len - last, " or %s", tail);
+	}
+}
+
+/*
+ * The verb that ARGV (from the verb on) names, with *USED the words of
+ * its name; NULL once reported (*USED is then the exit code).
+ */
+static const struct verb *
+find_verb(int argc, char **argv, int *used)
+{
+	char names[256];
+
+	for (size_t i = 0; i < NVERBS; i++) {
+		if (strcmp(verbs[i].name, argv[0]) == 0) {
+			*used = 1;
 			return &verbs[i];
+		}
+	}
+	if (!is_group(argv[0])) {
+		*used = usage_fail(NULL, "unknown verb '%s'", argv[0]);
+		return NULL;
+	}
+	subverb_names(argv[0], names, sizeof(names));
+	if (argc < 2) {
+		*used = usage_fail(argv[0], "missing subverb: %s", names);
+		return NULL;
+	}
+	for (size_t i = 0; i < NVERBS; i++) {
+		const char *sub = subverb(&verbs[i], argv[0]);
+		if (sub != NULL && strcmp(sub, argv[1]) == 0) {
+			*used = 2;
+			return &verbs[i];
+		}
+	}
+	*used = usage_fail(argv[0], "unknown subverb '%s': %s", argv[1], names);
 	return NULL;
+}
+
+/* ARGV from the verb on: a group's help, or find the verb and run it. */
+static int
+run(int argc, char **argv, bool help_only)
+{
+	const struct verb *verb;
+	int used;
+
+	if (is_group(argv[0]) && (argc == 1 ? help_only : argc >= 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)))
+		return group_help(argv[0]);
+	if ((verb = find_verb(argc, argv, &used)) == NULL)
+		return used;
+	if (help_only)
+		return run_help(verb);
+	optind = 0;	/* the verb's getopt_long() starts afresh */
+	return verb->run(verb, argc - (used - 1), argv + (used - 1));
 }
 
 int
@@ -62,7 +180,6 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
-	const struct verb *verb;
 	int c;
 
 	opterr = 0;	/* bad_option() reports, in our format */
@@ -80,23 +197,11 @@ main(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return usage_fail(NULL, "missing verb");
-	if (strcmp(argv[optind], "help") == 0) {
-		if (optind + 1 >= argc) {
-			help();
-			return EXIT_OK;
-		}
-		verb = find_verb(argv[optind + 1]);
-		if (verb == NULL)
-			return usage_fail(NULL, "unknown verb '%s'", argv[optind + 1]);
-		char *args[] = { argv[optind + 1], "--help", NULL };
-		optind = 0;
-		return verb->run(verb, 2, args);
+	if (strcmp(argv[optind], "help") != 0)
+		return run(argc - optind, argv + optind, false);
+	if (optind + 1 >= argc) {
+		help();
+		return EXIT_OK;
 	}
-	verb = find_verb(argv[optind]);
-	if (verb == NULL)
-		return usage_fail(NULL, "unknown verb '%s'", argv[optind]);
-	argc -= optind;
-	argv += optind;
-	optind = 0;	/* the verb's getopt_long() starts afresh */
-	return verb->run(verb, argc, argv);
+	return run(argc - optind - 1, argv + optind + 1, true);
 }

@@ -487,6 +487,46 @@ def test_usage_errors():
         run.cleanup()
 
 
+def test_verbs_and_help():
+    """The verb table: groups, subverbs, and help printed from each table."""
+    run = Run()
+    try:
+        run.fails(EXIT_USAGE, "vm: missing subverb: start, stop, list or "
+                  "console", "vm")
+        run.fails(EXIT_USAGE, "unknown subverb 'frob'", "vm", "frob")
+        run.fails(EXIT_USAGE, "vm list: takes no operand", "vm", "list", "x")
+        run.fails(EXIT_USAGE, "vm stop: missing operand (NAME)", "vm", "stop")
+        run.fails(EXIT_USAGE, "vm start: unknown option or missing value: "
+                  "--frob", "vm", "start", "x", "--frob")
+        run.fails(EXIT_USAGE, "more than 16 --qemu-arg", "vm", "start", "x",
+                  "--kernel", "none", *["--qemu-arg=-S"] * 17)
+        assert os.listdir(run.dir) == []
+        top = run.ok("--help")
+        subs = ("start", "stop", "list", "console")
+        for sub in subs:
+            assert re.search(r"^  vm %s +\S" % sub, top, re.M), top
+        group = run.ok("vm", "--help")
+        assert group == run.ok("help", "vm"), group
+        helps = [run.ok("vm", sub, "--help") for sub in subs]
+        assert group == "\n".join(helps), group
+        assert helps[0] == run.ok("help", "vm", "start")
+        for sub, text in zip(subs, helps):
+            assert text.startswith("ballonet vm %s " % sub), text
+        # Every option of vm start is in its synopsis and has a line.
+        start = helps[0]
+        for opt in ("memory", "transport", "kernel", "initrd", "append",
+                    "qemu-arg", "timeout", "deflate-on-oom",
+                    "free-page-reporting", "stats-interval", "accel"):
+            assert "[--%s" % opt in start, opt
+            assert re.search(r"^  (-\w, |    )--%s\b" % opt, start, re.M), opt
+        for verb in ("set", "info", "watch", "stats", "vm start"):
+            text = run.ok(*verb.split(), "-h")
+            assert re.search(r"^  -h, --help +show this help$", text, re.M)
+            assert max(map(len, text.splitlines())) < 80, text
+    finally:
+        run.cleanup()
+
+
 def test_unknown_vm_and_dead_sockets():
     run = Run()
     try:
