@@ -50,12 +50,24 @@ bad_value(const char *name, const struct opt *p, const char *arg,
 	return usage_fail(name, "--%s '%s' is not %s", p->name, arg, what);
 }
 
+static int
+set_seconds(const char *name, const struct opt *p, const char *arg)
+{
+	char least[64];
+
+	if (parse_seconds(arg, p->value) == 0 &&
+	    *(int *)p->value >= p->min * 1000)
+		return EXIT_OK;
+	snprintf(least, sizeof(least), "a number of seconds, at least %d",
+	    p->min);
+	return bad_value(name, p, arg, p->min ? least : "a number of seconds");
+}
+
 /* Store ARG, the value of option P of NAME; EXIT_OK or EXIT_USAGE. */
 static int
 set_option(const char *name, const struct opt *p, const char *arg)
 {
 	struct opt_strings *list = p->value;
-	char least[64];
 
 	switch (p->kind) {
 	case OPTK_FLAG:
@@ -79,14 +91,9 @@ set_option(const char *name, const struct opt *p, const char *arg)
 			return bad_value(name, p, arg, p->expect);
 		return EXIT_OK;
 	case OPTK_SECONDS:
-		break;
+		return set_seconds(name, p, arg);
 	}
-	if (parse_seconds(arg, p->value) == 0 &&
-	    *(int *)p->value >= p->min * 1000)
-		return EXIT_OK;
-	snprintf(least, sizeof(least), "a number of seconds, at least %d",
-	    p->min);
-	return bad_value(name, p, arg, p->min ? least : "a number of seconds");
+	return EXIT_USAGE;	/* not reached: every kind is above */
 }
 
 static bool
