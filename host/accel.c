@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -43,16 +44,16 @@ accel_choose(enum accel want, const struct accel_host *h,
 	}
 	if (h->flag == NULL)
 		snprintf(c->why, sizeof(c->why), "no vmx/svm flag in %s",
-		    ACCEL_CPUINFO);
+		    h->cpuinfo);
 	else if (h->kvm_errno != 0)
 		snprintf(c->why, sizeof(c->why), "%s in %s, but %s does not "
-		    "open: %s", h->flag, ACCEL_CPUINFO, ACCEL_DEV,
+		    "open: %s", h->flag, h->cpuinfo, ACCEL_DEV,
 		    strerror(h->kvm_errno));
 	else {
 		c->accel = ACCEL_KVM;
 		snprintf(c->why, sizeof(c->why), "%s%s in %s, %s opens",
 		    want == ACCEL_KVM ? "asked for with --accel kvm; " : "",
-		    h->flag, ACCEL_CPUINFO, ACCEL_DEV);
+		    h->flag, h->cpuinfo, ACCEL_DEV);
 		return;
 	}
 	c->refused = want == ACCEL_KVM;
@@ -100,9 +101,11 @@ accel_cpu_flag(const char *path)
 void
 accel_probe(struct accel_host *h)
 {
+	const char *env = getenv("BALLONET_CPUINFO");
 	int fd;
 
-	h->flag = accel_cpu_flag(ACCEL_CPUINFO);
+	h->cpuinfo = env != NULL && *env != '\0' ? env : ACCEL_CPUINFO;
+	h->flag = accel_cpu_flag(h->cpuinfo);
 	h->kvm_errno = 0;
 	if ((fd = open(ACCEL_DEV, O_RDWR | O_CLOEXEC)) < 0)
 		h->kvm_errno = errno;

@@ -7,6 +7,9 @@
  * then emulates every privileged instruction of the guest, and Linux
  * guests do not boot.  Elsewhere TCG.  The decision is a pure function
  * of what the host offers, so that it can be tested on any host.
+ *
+ * $BALLONET_CPUINFO names another cpuinfo file: the tests use it to take
+ * the KVM branch on a host without the flag (tests/e2e/test_cli.py).
  */
 #ifndef BALLONET_HOST_ACCEL_H
 #define BALLONET_HOST_ACCEL_H
@@ -25,6 +28,7 @@ enum accel {
 
 /* What the host offers. */
 struct accel_host {
+	const char	*cpuinfo;	/* the file FLAG was looked for in */
 	const char	*flag;		/* "vmx", "svm", or NULL: neither */
 	int		 kvm_errno;	/* 0: /dev/kvm opens; else why not */
 };
@@ -52,7 +56,7 @@ void accel_choose(enum accel want, const struct accel_host *h,
  */
 const char *accel_cpu_flag(const char *path);
 
-/* Look at this host: ACCEL_CPUINFO and ACCEL_DEV. */
+/* Look at this host: $BALLONET_CPUINFO, else ACCEL_CPUINFO; ACCEL_DEV. */
 void accel_probe(struct accel_host *h);
 
 #endif /* BALLONET_HOST_ACCEL_H */

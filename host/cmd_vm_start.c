@@ -299,6 +299,29 @@ kill_and_reap(struct vm *vm)
 }
 
 /*
+ * Why QEMU did not use KVM, from its messages in ERRFILE: the line with
+ * "failed to initialize" from there on, else the last line.
+ */
+static void
+kvm_reason(const char *errfile, char *buf, size_t len)
+{
+	char line[512], *p;
+	FILE *f;
+
+	last_line(errfile, buf, len);
+	if ((f = fopen(errfile, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((p = strstr(line, "failed to initialize")) != NULL) {
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(buf, len, "%s", p);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+/*
  * What QEMU's query-kvm says it runs under.  KVM that QEMU could not use
  * fails --accel kvm (QEMU exits then) and turns auto into TCG: QEMU has
  * fallen back to its second -accel and said why in qemu.err.
@@ -321,7 +344,7 @@ check_accel(struct start_opts *o, struct vm *vm, struct qmp *q)
 		    "for it (query-kvm); see qemu.err", o->name);
 	if (c->accel == ACCEL_KVM) {
 		vm_file(vm, "qemu.err", err, sizeof(err));
-		last_line(err, last, sizeof(last));
+		kvm_reason(err, last, sizeof(last));
 		snprintf(c->why, sizeof(c->why), "QEMU could not use KVM: %s",
 		    last);
 	} else {

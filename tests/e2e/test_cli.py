@@ -455,6 +455,49 @@ def test_accelerator():
             run.cleanup()
 
 
+@timeout(150)
+def test_accelerator_kvm_fails_in_qemu():
+    """KVM chosen, but QEMU cannot use it: auto falls back, kvm fails.
+
+    $BALLONET_CPUINFO shows a vmx flag, so that vm start takes the KVM
+    branch on any host; QEMU runs in a mount namespace where /dev/kvm is
+    /dev/null, so that its KVM fails for real (and no guest ever runs
+    under this host's KVM).  Needs root, as make check runs.
+    """
+    with run_dir() as run:
+        cpuinfo = os.path.join(run.dir, "..", os.path.basename(run.dir) +
+                               "-cpuinfo")
+        wrapper = cpuinfo[:-len("cpuinfo")] + "qemu"
+        with open(cpuinfo, "w") as f:
+            f.write("processor\t: 0\nflags\t\t: fpu vme de vmx smx\n")
+        with open(wrapper, "w") as f:
+            f.write("#!/bin/sh\nexec unshare -m sh -c 'mount --bind /dev/null "
+                    "/dev/kvm && exec \"$0\" \"$@\"' %s \"$@\"\n" % QEMU)
+        os.chmod(wrapper, 0o755)
+        env = dict(run.env, BALLONET_CPUINFO=cpuinfo, BALLONET_QEMU=wrapper)
+        try:
+            out = run.ok("vm", "start", "f", "--kernel", "none", env=env)
+            watchdog(run.pid("f"), run.path("f"))
+            assert "f: accelerator tcg (QEMU could not use KVM: failed to " \
+                "initialize kvm: " in out, out
+            assert qemu_accels(run, "f") == ["kvm", "tcg"]
+            assert info(run, "f")["accel"] == "tcg"
+            run.fails(EXIT_QEMU, "failed to initialize kvm", "vm", "start",
+                      "k", "--kernel", "none", "--accel", "kvm", env=env)
+            assert not os.path.exists(run.path("k"))
+            run.ok("vm", "stop", "f")
+            # Without the flag, whatever the host: kvm refused, status 8.
+            with open(cpuinfo, "w") as f:
+                f.write("processor\t: 0\nflags\t\t: fpu vme hypervisor\n")
+            run.fails(EXIT_LOCAL, "--accel kvm: no vmx/svm flag in " +
+                      cpuinfo, "vm", "start", "k", "--kernel", "none",
+                      "--accel", "kvm", env=env)
+            assert os.listdir(run.dir) == [], os.listdir(run.dir)
+        finally:
+            os.unlink(cpuinfo)
+            os.unlink(wrapper)
+
+
 # --- failures: each with its exit code and one line -----------------------
 
 def test_usage_errors():

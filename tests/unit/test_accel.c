@@ -19,7 +19,8 @@ static void
 choose(enum accel want, const char *flag, int kvm_errno,
     struct accel_choice *c)
 {
-	struct accel_host h = { .flag = flag, .kvm_errno = kvm_errno };
+	struct accel_host h = { .cpuinfo = "/proc/cpuinfo", .flag = flag,
+	    .kvm_errno = kvm_errno };
 
 	memset(c, 0x5a, sizeof(*c));
 	accel_choose(want, &h, c);
