@@ -93,6 +93,16 @@ bn_port_dma_alloc(void *os, size_t bytes, bn_paddr_t *pa)
 	return (void *)(uintptr_t)p;
 }
 
+/* No IOMMU: the balloon sees guest-physical memory (ACCESS_PLATFORM too). */
+int
+bn_port_dma_addr(void *os, bn_paddr_t pa, size_t len, bn_paddr_t *addr)
+{
+	(void)os;
+	(void)len;
+	*addr = pa;
+	return 0;
+}
+
 void
 bn_port_dma_free(void *os, void *va, size_t bytes)
 {

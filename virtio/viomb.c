@@ -85,7 +85,7 @@ viomb_clear(struct viomb_softc *sc, struct virtio_dev *vdev,
 
 /*
  * What the driver accepts of "offered" (5.5.3.1): MUST_TELL_HOST,
- * DEFLATE_ON_OOM, STATS_VQ when the port keeps statistics, PAGE_POISON only
+ * ACCESS_PLATFORM (6.1), DEFLATE_ON_OOM, STATS_VQ when the port keeps statistics, PAGE_POISON only
  * when the OS poisons its free pages, REPORTING when the OS reports and,
  * if it poisons, only together with PAGE_POISON.  FREE_PAGE_HINT never.
  */
@@ -99,6 +99,8 @@ viomb_wanted(struct viomb_softc *sc, const struct viomb_config *cfg,
 	    1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
 	if (sc->vdev->modern)
 		want |= 1ull << VIRTIO_F_VERSION_1;
+	/* Every address the device sees comes from the port (port.h). */
+	want |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
 	if (viomb_stats_probe(sc) > 0)
 		want |= 1ull << VIRTIO_BALLOON_F_STATS_VQ;
 	if (cfg->poison)

@@ -120,7 +120,8 @@ bool viomb_has(const struct viomb_softc *sc, int bit);
  * memory at "pa" (4 KiB aligned) as one device-writable buffer.  The OS
  * must not touch the range until report_done(report_arg, cookie) is
  * called from the worker.  ENODEV without REPORTING, EBUSY when the queue
- * is full, EINVAL for a bad range.  Buffers go out at viomb_report_kick().
+ * is full, EINVAL for a bad range, ERANGE when bn_port_dma_addr() has no
+ * device address for it.  Buffers go out at viomb_report_kick().
  */
 int viomb_report(struct viomb_softc *sc, bn_paddr_t pa, uint32_t len,
     void *cookie) BN_MUST_CHECK;

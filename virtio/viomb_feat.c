@@ -179,6 +179,7 @@ int
 viomb_report(struct viomb_softc *sc, bn_paddr_t pa, uint32_t len,
     void *cookie)
 {
+	bn_paddr_t addr;
 	int error;
 
 	if (!viomb_has(sc, VIRTIO_BALLOON_F_REPORTING))
@@ -186,8 +187,11 @@ viomb_report(struct viomb_softc *sc, bn_paddr_t pa, uint32_t len,
 	if (len == 0 || (len & (BN_PAGE_SIZE - 1)) != 0 ||
 	    (pa & (BN_PAGE_SIZE - 1)) != 0 || cookie == NULL)
 		return BN_EINVAL;
+	/* The device writes the range: it needs the port's address for it. */
+	if (bn_port_dma_addr(sc->vdev->os, pa, len, &addr) != 0)
+		return BN_ERANGE;
 	/* 5.5.6.7: the page ranges are device-writable buffers. */
-	error = virtq_add_inbuf(&sc->reportq, pa, len, cookie);
+	error = virtq_add_inbuf(&sc->reportq, addr, len, cookie);
 	if (error == BN_OK)
 		sc->balloon.stats.reported += len / BN_PAGE_SIZE;
 	return error;

@@ -23,6 +23,12 @@
 #define VIRTIO_STATUS_FAILED		0x80
 
 #define VIRTIO_F_VERSION_1		32
+/*
+ * 6.1: the device reaches memory through the platform (an IOMMU, or
+ * memory a confidential guest shared): every address it is given must be
+ * one the port gave for it (bn_port_dma_alloc(), bn_port_dma_addr()).
+ */
+#define VIRTIO_F_ACCESS_PLATFORM	33
 
 /* ISR bits, VIRTIO 1.2, 4.1.4.5. */
 #define VIRTIO_ISR_QUEUE		0x01

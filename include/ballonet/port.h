@@ -21,7 +21,14 @@
  *
  * Addresses.  A "pa" is a guest-physical address.  Pages are 4 KiB
  * (BN_PAGE_SIZE) whatever the OS page size: a port with larger pages hands
- * out and takes back 4 KiB pieces.
+ * out and takes back 4 KiB pieces.  A device may see memory through an
+ * IOMMU or a bounce window (virtio's VIRTIO_F_ACCESS_PLATFORM, accepted
+ * whenever offered): every address a device is given for DMA is one the
+ * port handed out, from bn_port_dma_alloc() or bn_port_dma_addr().  Frame
+ * numbers in balloon requests are not DMA addresses: they name
+ * guest-physical pages, and the host looks them up as such (VIRTIO 1.2,
+ * 5.5.6).  The reference guest has no IOMMU: its device addresses are the
+ * guest-physical ones.
  */
 #ifndef BALLONET_PORT_H
 #define BALLONET_PORT_H
@@ -90,6 +97,15 @@ void *bn_port_dma_alloc(void *os, size_t bytes, bn_paddr_t *pa);
 
 /* Release memory from bn_port_dma_alloc() (detach, or attach failure). */
 void bn_port_dma_free(void *os, void *va, size_t bytes);
+
+/*
+ * The address a device must use for the "len" bytes of guest memory at
+ * "pa" (free page reports), in *addr; they must stay reachable at that
+ * address until the device returns them.  0, or nonzero when the device
+ * cannot reach them (the front-end refuses the range).  Worker context;
+ * must not block.  Identity where devices see guest-physical memory.
+ */
+int bn_port_dma_addr(void *os, bn_paddr_t pa, size_t len, bn_paddr_t *addr);
 
 /*
  * Time and scheduling.

@@ -246,6 +246,16 @@ bn_port_dma_alloc(void *osp, size_t bytes, bn_paddr_t *pa)
 	return va;
 }
 
+/* Identity, as on a platform without an IOMMU. */
+int
+bn_port_dma_addr(void *osp, bn_paddr_t pa, size_t len, bn_paddr_t *addr)
+{
+	(void)osp;
+	(void)len;
+	*addr = pa;
+	return 0;
+}
+
 void
 bn_port_dma_free(void *osp, void *va, size_t bytes)
 {

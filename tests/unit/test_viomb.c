@@ -110,6 +110,23 @@ test_attach_modern(void **state)
 	assert_int_equal(f->status, 0);
 }
 
+/*
+ * ACCESS_PLATFORM (6.1) is accepted when offered: a device behind an IOMMU
+ * (iommu_platform=on) refuses FEATURES_OK without it.
+ */
+static void
+test_attach_access_platform(void **state)
+{
+	struct devmodel *f = *state;
+	uint64_t want = F_MTH | F_V1 | BIT(VIRTIO_F_ACCESS_PLATFORM);
+
+	f->offered |= BIT(VIRTIO_F_ACCESS_PLATFORM);
+	assert_int_equal(attach(f), BN_OK);
+	assert_int_equal(f->driver_features, want);
+	assert_int_equal(f->sc->features, want);
+	assert_int_equal(f->status, STATUS_UP | VIRTIO_STATUS_FEATURES_OK);
+}
+
 /* Without MUST_TELL_HOST offered, nothing but VERSION_1 is accepted. */
 static void
 test_attach_without_mth(void **state)
@@ -511,6 +528,7 @@ main(void)
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_attach_modern),
+		T(test_attach_access_platform),
 		T(test_attach_without_mth),
 		T(test_attach_legacy),
 		T(test_features_ok_refused),
