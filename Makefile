@@ -81,11 +81,11 @@ $(BUILD)/ballonet-guest64.elf: $(GUEST_OBJS) guest/linker.ld
 
 $(BUILD)/guest-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/guest-obj/%.o: %.S
 	@mkdir -p $(dir $@)
-	$(CC) $(GUEST_CFLAGS) -MMD -c -o $@ $<
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
 cli: $(if $(CLI_SRCS),$(BUILD)/ballonet)
 
@@ -131,7 +131,7 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 
 $(BUILD)/host-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -c -o $@ $<
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -MP -c -o $@ $<
 
 fuzzers: $(FUZZ_BINS)
 
@@ -150,7 +150,7 @@ $(BUILD)/fuzz-obj/guest/%.o $(BUILD)/fuzz-obj/tests/fuzz/%.o: \
     FUZZ_INC := -Iguest -Ihost -Itests/fuzz
 $(BUILD)/fuzz-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INC) -MMD -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INC) -MMD -MP -c -o $@ $<
 
 fuzz: deps
 	@$(MAKE) --no-print-directory fuzzers

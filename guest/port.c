@@ -1,11 +1,14 @@
 /*
- * The reference guest's implementation of include/ballonet/port.h.
+ * The reference guest's implementation of include/ballonet/port.h and
+ * virtio/virtio_port.h.
  * Single CPU, one worker: the main loop in main.c.
  */
 #include <stddef.h>
 
 #include <ballonet/balloon.h>
 #include <ballonet/port.h>
+
+#include "virtio_port.h"
 
 #include "clock.h"
 #include "console.h"
@@ -142,6 +145,39 @@ bn_port_mmio_map(void *os, bn_paddr_t pa, size_t len)
 	if (pa == 0 || pa + len < pa || pa + len > IDENTITY_LIMIT)
 		return NULL;
 	return (volatile void *)(uintptr_t)pa;
+}
+
+/* Nothing to undo: the identity map stays. */
+void
+bn_port_mmio_unmap(void *os, volatile void *va, size_t len)
+{
+	(void)os;
+	(void)va;
+	(void)len;
+}
+
+/* Registers are uncached memory: one plain access of their width. */
+uint32_t
+bn_port_mmio_read(void *os, const volatile void *reg, int width)
+{
+	(void)os;
+	if (width == 1)
+		return *(const volatile uint8_t *)reg;
+	if (width == 2)
+		return *(const volatile uint16_t *)reg;
+	return *(const volatile uint32_t *)reg;
+}
+
+void
+bn_port_mmio_write(void *os, volatile void *reg, int width, uint32_t val)
+{
+	(void)os;
+	if (width == 1)
+		*(volatile uint8_t *)reg = (uint8_t)val;
+	else if (width == 2)
+		*(volatile uint16_t *)reg = (uint16_t)val;
+	else
+		*(volatile uint32_t *)reg = val;
 }
 
 uint32_t

@@ -7,6 +7,8 @@
 #include <ballonet/balloon.h>
 #include <ballonet/port.h>
 
+#include "virtio_port.h"
+
 #include "kern.h"
 #include "pmem.h"
 #include "reporting.h"

@@ -46,16 +46,25 @@
 #define MMIO_WINDOW		0x200		/* QEMU's transport size */
 #define MMIO_PFN_SHIFT		12
 
+/* Every register is 32 bits wide (4.2.2.2), reached through the port. */
 static uint32_t
 rd(struct virtio_dev *dev, uint32_t off)
 {
-	return vio_read32(vio_at(dev->t.mmio.regs, off));
+	return vio_reg_read32(dev->os, vio_at(dev->t.mmio.regs, off));
 }
 
 static void
 wr(struct virtio_dev *dev, uint32_t off, uint32_t val)
 {
-	vio_write32(vio_at(dev->t.mmio.regs, off), val);
+	vio_reg_write32(dev->os, vio_at(dev->t.mmio.regs, off), val);
+}
+
+/* Low half first (4.2.2). */
+static void
+wr64(struct virtio_dev *dev, uint32_t off, uint64_t val)
+{
+	wr(dev, off, (uint32_t)val);
+	wr(dev, off + 4, (uint32_t)(val >> 32));
 }
 
 static uint8_t
@@ -70,8 +79,11 @@ mmio_set_status(struct virtio_dev *dev, uint8_t status)
 	wr(dev, MMIO_STATUS, status);
 }
 
-/* 4.2.3.1: writing 0 resets; a modern device reads back 0 when done. */
-static void
+/*
+ * 4.2.3.1: writing 0 resets; the device reads back 0 when done, and one
+ * that never does is not reset (virtio_reset()).
+ */
+static int
 mmio_reset(struct virtio_dev *dev)
 {
 	uint32_t spin;
@@ -79,8 +91,9 @@ mmio_reset(struct virtio_dev *dev)
 	wr(dev, MMIO_STATUS, 0);
 	for (spin = 0; spin < VIRTIO_SPIN_MAX; spin++) {
 		if (rd(dev, MMIO_STATUS) == 0)
-			return;
+			return BN_OK;
 	}
+	return BN_ETIMEDOUT;
 }
 
 static uint64_t
@@ -104,7 +117,11 @@ mmio_set_features(struct virtio_dev *dev, uint64_t features)
 	wr(dev, MMIO_DRV_FEATURES, (uint32_t)(features >> 32));
 }
 
-/* 4.2.2.2: 32-bit fields with 32-bit accesses; 2.5.1: generation loop. */
+/*
+ * 4.2.2.2: 32-bit fields with 32-bit accesses; 2.5.1: generation loop on
+ * version 2 (version 1 has no generation).  Out of range: 0
+ * (virtio_config_read32()).
+ */
 static uint32_t
 mmio_config_read32(struct virtio_dev *dev, uint32_t off)
 {
@@ -158,13 +175,6 @@ mmio_queue_legacy(struct virtio_dev *dev, uint16_t size, bn_paddr_t desc,
 	return BN_OK;
 }
 
-static void
-wr64(struct virtio_dev *dev, uint32_t off, uint64_t val)
-{
-	wr(dev, off, (uint32_t)val);
-	wr(dev, off + 4, (uint32_t)(val >> 32));
-}
-
 /* 4.2.3.2: size, three addresses, then QueueReady. */
 static int
 mmio_queue_enable(struct virtio_dev *dev, uint16_t idx, uint16_t size,
@@ -202,6 +212,14 @@ mmio_isr(struct virtio_dev *dev)
 	return (uint8_t)isr;
 }
 
+static void
+mmio_detach(struct virtio_dev *dev)
+{
+	bn_port_mmio_unmap(dev->os, dev->t.mmio.regs, MMIO_WINDOW);
+	dev->t.mmio.regs = NULL;
+	dev->t.mmio.version = 0;
+}
+
 static const struct virtio_transport_ops mmio_ops = {
 	.name = "mmio",
 	.reset = mmio_reset,
@@ -215,7 +233,26 @@ static const struct virtio_transport_ops mmio_ops = {
 	.queue_enable = mmio_queue_enable,
 	.notify = mmio_notify,
 	.isr = mmio_isr,
+	.detach = mmio_detach,
 };
+
+/*
+ * 4.2.2.2: ignore a bad magic or version, and id 0 silently.  The version,
+ * with dev->device_id set; 0 when the window is not a device.
+ */
+static uint32_t
+mmio_identify(struct virtio_dev *dev)
+{
+	uint32_t version;
+
+	if (rd(dev, MMIO_MAGIC) != MMIO_MAGIC_VALUE)
+		return 0;
+	version = rd(dev, MMIO_VERSION);
+	if (version != 1 && version != 2)
+		return 0;
+	dev->device_id = (uint16_t)rd(dev, MMIO_DEVICE_ID);
+	return dev->device_id == 0 ? 0 : version;
+}
 
 int
 virtio_mmio_attach(struct virtio_dev *dev, void *os, bn_paddr_t base)
@@ -233,15 +270,11 @@ virtio_mmio_attach(struct virtio_dev *dev, void *os, bn_paddr_t base)
 	if (dev->t.mmio.regs == NULL)
 		return BN_ENOMEM;
 
-	/* 4.2.2.2: ignore a bad magic or version, and id 0 silently. */
-	if (rd(dev, MMIO_MAGIC) != MMIO_MAGIC_VALUE)
+	version = mmio_identify(dev);
+	if (version == 0) {
+		mmio_detach(dev);
 		return BN_ENODEV;
-	version = rd(dev, MMIO_VERSION);
-	if (version != 1 && version != 2)
-		return BN_ENODEV;
-	dev->device_id = (uint16_t)rd(dev, MMIO_DEVICE_ID);
-	if (dev->device_id == 0)
-		return BN_ENODEV;
+	}
 	dev->t.mmio.version = version;
 	dev->modern = version == 2;
 	dev->ops = &mmio_ops;

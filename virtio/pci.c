@@ -30,7 +30,7 @@ virtio_pci_clear(struct virtio_dev *dev, void *os, void *pcidev)
 	dev->t.pci.common = dev->t.pci.isr = NULL;
 	dev->t.pci.device = dev->t.pci.notify = NULL;
 	dev->t.pci.notify_mul = dev->t.pci.notify_len = 0;
-	dev->t.pci.device_len = 0;
+	dev->t.pci.device_len = dev->t.pci.common_len = dev->t.pci.isr_len = 0;
 	for (i = 0; i < VIRTIO_QUEUES_MAX; i++)
 		dev->t.pci.qnotify[i] = 0;
 	dev->t.pci.iobase = dev->t.pci.config_off = 0;
@@ -46,7 +46,7 @@ virtio_pci_enable(struct virtio_dev *dev, bool io)
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	if (io)
 		cmd |= PCI_COMMAND_IO;
-	bn_port_pci_cfg_write(dev->os, dev->t.pci.pcidev, PCI_COMMAND, 2, cmd);
+	pci_cfg_write(dev, PCI_COMMAND, 2, cmd);
 }
 
 int

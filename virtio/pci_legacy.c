@@ -43,10 +43,12 @@ io_write(struct virtio_dev *dev, uint32_t off, int width, uint32_t val)
 	bn_port_io_write(dev->os, dev->t.pci.iobase + off, width, val);
 }
 
-static void
+/* 4.1.4.10: a legacy device is reset once the write completes. */
+static int
 legacy_reset(struct virtio_dev *dev)
 {
 	io_write(dev, LEG_STATUS, 1, 0);
+	return BN_OK;
 }
 
 static uint8_t
@@ -125,6 +127,13 @@ legacy_isr(struct virtio_dev *dev)
 	return (uint8_t)io_read(dev, LEG_ISR, 1);
 }
 
+/* I/O ports are not mapped: nothing to give back. */
+static void
+legacy_detach(struct virtio_dev *dev)
+{
+	dev->t.pci.iobase = dev->t.pci.config_off = 0;
+}
+
 static const struct virtio_transport_ops legacy_ops = {
 	.name = "pci-legacy",
 	.reset = legacy_reset,
@@ -138,6 +147,7 @@ static const struct virtio_transport_ops legacy_ops = {
 	.queue_enable = legacy_queue_enable,
 	.notify = legacy_notify,
 	.isr = legacy_isr,
+	.detach = legacy_detach,
 };
 
 int

@@ -3,7 +3,8 @@
  *
  * Four vendor capabilities locate the register blocks inside memory BARs:
  * common configuration, notifications, ISR status and device-specific
- * configuration.  Each block is mapped on its own with bn_port_mmio_map().
+ * configuration.  Each block is mapped on its own with bn_port_mmio_map()
+ * and its registers reached through the port (virtio_io.h).
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -46,26 +47,66 @@
 #define COMMON_Q_DEVICE		0x30	/* le64 queue_device */
 #define COMMON_LEN		0x38
 
-static volatile uint8_t *
-common(struct virtio_dev *dev, uint32_t off)
+/* The registers of the common configuration, by width. */
+static uint8_t
+common_read8(struct virtio_dev *dev, uint32_t off)
 {
-	return vio_at(dev->t.pci.common, off);
+	return vio_reg_read8(dev->os, vio_at(dev->t.pci.common, off));
+}
+
+static uint16_t
+common_read16(struct virtio_dev *dev, uint32_t off)
+{
+	return vio_reg_read16(dev->os, vio_at(dev->t.pci.common, off));
+}
+
+static uint32_t
+common_read32(struct virtio_dev *dev, uint32_t off)
+{
+	return vio_reg_read32(dev->os, vio_at(dev->t.pci.common, off));
+}
+
+static void
+common_write8(struct virtio_dev *dev, uint32_t off, uint8_t val)
+{
+	vio_reg_write8(dev->os, vio_at(dev->t.pci.common, off), val);
+}
+
+static void
+common_write16(struct virtio_dev *dev, uint32_t off, uint16_t val)
+{
+	vio_reg_write16(dev->os, vio_at(dev->t.pci.common, off), val);
+}
+
+static void
+common_write32(struct virtio_dev *dev, uint32_t off, uint32_t val)
+{
+	vio_reg_write32(dev->os, vio_at(dev->t.pci.common, off), val);
+}
+
+static void
+common_write64(struct virtio_dev *dev, uint32_t off, uint64_t val)
+{
+	vio_reg_write64_split(dev->os, vio_at(dev->t.pci.common, off), val);
 }
 
 static void
 modern_set_status(struct virtio_dev *dev, uint8_t status)
 {
-	vio_write8(common(dev, COMMON_STATUS), status);
+	common_write8(dev, COMMON_STATUS, status);
 }
 
 static uint8_t
 modern_get_status(struct virtio_dev *dev)
 {
-	return vio_read8(common(dev, COMMON_STATUS));
+	return common_read8(dev, COMMON_STATUS);
 }
 
-/* 4.1.4.3.2: after writing 0 the driver waits until it reads back 0. */
-static void
+/*
+ * 4.1.4.3.2: after writing 0 the driver waits until it reads back 0; a
+ * device that never does is not reset (virtio_reset()).
+ */
+static int
 modern_reset(struct virtio_dev *dev)
 {
 	uint32_t spin;
@@ -73,8 +114,9 @@ modern_reset(struct virtio_dev *dev)
 	modern_set_status(dev, 0);
 	for (spin = 0; spin < VIRTIO_SPIN_MAX; spin++) {
 		if (modern_get_status(dev) == 0)
-			return;
+			return BN_OK;
 	}
+	return BN_ETIMEDOUT;
 }
 
 static uint64_t
@@ -82,20 +124,20 @@ modern_get_features(struct virtio_dev *dev)
 {
 	uint64_t lo, hi;
 
-	vio_write32(common(dev, COMMON_DFSELECT), 0);
-	lo = vio_read32(common(dev, COMMON_DF));
-	vio_write32(common(dev, COMMON_DFSELECT), 1);
-	hi = vio_read32(common(dev, COMMON_DF));
+	common_write32(dev, COMMON_DFSELECT, 0);
+	lo = common_read32(dev, COMMON_DF);
+	common_write32(dev, COMMON_DFSELECT, 1);
+	hi = common_read32(dev, COMMON_DF);
 	return lo | hi << 32;
 }
 
 static void
 modern_set_features(struct virtio_dev *dev, uint64_t features)
 {
-	vio_write32(common(dev, COMMON_GFSELECT), 0);
-	vio_write32(common(dev, COMMON_GF), (uint32_t)features);
-	vio_write32(common(dev, COMMON_GFSELECT), 1);
-	vio_write32(common(dev, COMMON_GF), (uint32_t)(features >> 32));
+	common_write32(dev, COMMON_GFSELECT, 0);
+	common_write32(dev, COMMON_GF, (uint32_t)features);
+	common_write32(dev, COMMON_GFSELECT, 1);
+	common_write32(dev, COMMON_GF, (uint32_t)(features >> 32));
 }
 
 static bool
@@ -105,7 +147,10 @@ config_ok(struct virtio_dev *dev, uint32_t off)
 	    dev->t.pci.device_len - off >= 4;
 }
 
-/* 2.5.1 and 4.1.4.3.1: retry while config_generation moves. */
+/*
+ * 2.5.1 and 4.1.4.3.1: retry while config_generation moves.  Out of
+ * range: 0 (virtio_config_read32()).
+ */
 static uint32_t
 modern_config_read32(struct virtio_dev *dev, uint32_t off)
 {
@@ -116,9 +161,9 @@ modern_config_read32(struct virtio_dev *dev, uint32_t off)
 	if (!config_ok(dev, off))
 		return 0;
 	for (i = 0; i < VIRTIO_GEN_RETRIES; i++) {
-		gen = vio_read8(common(dev, COMMON_CFGGEN));
-		val = vio_read32(vio_at(dev->t.pci.device, off));
-		if (vio_read8(common(dev, COMMON_CFGGEN)) == gen)
+		gen = common_read8(dev, COMMON_CFGGEN);
+		val = vio_reg_read32(dev->os, vio_at(dev->t.pci.device, off));
+		if (common_read8(dev, COMMON_CFGGEN) == gen)
 			break;
 	}
 	return val;
@@ -128,14 +173,14 @@ static void
 modern_config_write32(struct virtio_dev *dev, uint32_t off, uint32_t val)
 {
 	if (config_ok(dev, off))
-		vio_write32(vio_at(dev->t.pci.device, off), val);
+		vio_reg_write32(dev->os, vio_at(dev->t.pci.device, off), val);
 }
 
 static uint16_t
 modern_queue_max(struct virtio_dev *dev, uint16_t idx)
 {
-	vio_write16(common(dev, COMMON_Q_SELECT), idx);
-	return vio_read16(common(dev, COMMON_Q_SIZE));
+	common_write16(dev, COMMON_Q_SELECT, idx);
+	return common_read16(dev, COMMON_Q_SIZE);
 }
 
 /* 4.1.4.4: queue_notify_off * notify_off_multiplier inside the cap. */
@@ -144,7 +189,7 @@ modern_notify_offset(struct virtio_dev *dev, uint32_t *off)
 {
 	uint64_t o;
 
-	o = (uint64_t)vio_read16(common(dev, COMMON_Q_NOFF)) *
+	o = (uint64_t)common_read16(dev, COMMON_Q_NOFF) *
 	    dev->t.pci.notify_mul;
 	if (o + 2 > dev->t.pci.notify_len)
 		return BN_EIO;
@@ -169,11 +214,11 @@ modern_queue_enable(struct virtio_dev *dev, uint16_t idx, uint16_t size,
 	if (error != BN_OK)
 		return error;
 
-	vio_write16(common(dev, COMMON_Q_SIZE), size);
-	vio_write64_split(common(dev, COMMON_Q_DESC), desc);
-	vio_write64_split(common(dev, COMMON_Q_DRIVER), avail);
-	vio_write64_split(common(dev, COMMON_Q_DEVICE), used);
-	vio_write16(common(dev, COMMON_Q_ENABLE), 1);
+	common_write16(dev, COMMON_Q_SIZE, size);
+	common_write64(dev, COMMON_Q_DESC, desc);
+	common_write64(dev, COMMON_Q_DRIVER, avail);
+	common_write64(dev, COMMON_Q_DEVICE, used);
+	common_write16(dev, COMMON_Q_ENABLE, 1);
 	return BN_OK;
 }
 
@@ -182,14 +227,29 @@ modern_notify(struct virtio_dev *dev, uint16_t idx)
 {
 	if (idx >= VIRTIO_QUEUES_MAX)
 		return;
-	vio_write16(vio_at(dev->t.pci.notify, dev->t.pci.qnotify[idx]), idx);
+	vio_reg_write16(dev->os, vio_at(dev->t.pci.notify,
+	    dev->t.pci.qnotify[idx]), idx);
 }
 
 /* 4.1.4.5: reading the ISR byte clears it. */
 static uint8_t
 modern_isr(struct virtio_dev *dev)
 {
-	return vio_read8(dev->t.pci.isr);
+	return vio_reg_read8(dev->os, dev->t.pci.isr);
+}
+
+/* Each block was mapped on its own (cap_map()). */
+static void
+modern_unmap(struct virtio_dev *dev)
+{
+	bn_port_mmio_unmap(dev->os, dev->t.pci.common, dev->t.pci.common_len);
+	bn_port_mmio_unmap(dev->os, dev->t.pci.notify, dev->t.pci.notify_len);
+	bn_port_mmio_unmap(dev->os, dev->t.pci.isr, dev->t.pci.isr_len);
+	bn_port_mmio_unmap(dev->os, dev->t.pci.device, dev->t.pci.device_len);
+	dev->t.pci.common = dev->t.pci.notify = NULL;
+	dev->t.pci.isr = dev->t.pci.device = NULL;
+	dev->t.pci.common_len = dev->t.pci.notify_len = 0;
+	dev->t.pci.isr_len = dev->t.pci.device_len = 0;
 }
 
 static const struct virtio_transport_ops modern_ops = {
@@ -205,6 +265,7 @@ static const struct virtio_transport_ops modern_ops = {
 	.queue_enable = modern_queue_enable,
 	.notify = modern_notify,
 	.isr = modern_isr,
+	.detach = modern_unmap,
 };
 
 /*
@@ -229,52 +290,56 @@ bar_address(struct virtio_dev *dev, uint8_t bar)
 	return ((bn_paddr_t)hi << 32) | (lo & ~(uint32_t)0xf);
 }
 
-/* Map the block a capability at "cap" describes; NULL when unusable. */
+/*
+ * Map the block a capability at "cap" describes, "*len" bytes of it, when
+ * that is at least "min"; NULL (and *len 0) when unusable.
+ */
 static volatile uint8_t *
-cap_map(struct virtio_dev *dev, uint16_t cap, uint32_t *len)
+cap_map(struct virtio_dev *dev, uint16_t cap, uint32_t min, uint32_t *len)
 {
+	volatile uint8_t *p;
 	bn_paddr_t base;
 	uint32_t off;
 
-	base = bar_address(dev, (uint8_t)pci_cfg_read(dev, cap + CAP_BAR, 1));
+	base = bar_address(dev,
+	    (uint8_t)pci_cfg_read(dev, cap + CAP_BAR, 1));
 	off = pci_cfg_read(dev, cap + CAP_OFFSET, 4);
 	*len = pci_cfg_read(dev, cap + CAP_LENGTH, 4);
-	if (base == 0 || *len == 0)
-		return NULL;
-	return bn_port_mmio_map(dev->os, base + off, *len);
+	p = NULL;
+	if (base != 0 && *len != 0 && *len >= min)
+		p = bn_port_mmio_map(dev->os, base + off, *len);
+	if (p == NULL)
+		*len = 0;
+	return p;
 }
 
 /* 4.1.4.1: the driver uses the first capability of each type it can. */
 static void
-cap_take(struct virtio_dev *dev, uint16_t cap)
+cap_take(struct virtio_dev *d, uint16_t cap)
 {
-	uint8_t type = (uint8_t)pci_cfg_read(dev, cap + CAP_CFG_TYPE, 1);
-	volatile uint8_t *p;
-	uint32_t len;
+	uint8_t type = (uint8_t)pci_cfg_read(d, cap + CAP_CFG_TYPE, 1);
 
 	switch (type) {
 	case CFG_TYPE_COMMON:
-		if (dev->t.pci.common != NULL)
-			break;
-		p = cap_map(dev, cap, &len);
-		if (p != NULL && len >= COMMON_LEN)
-			dev->t.pci.common = p;
+		if (d->t.pci.common == NULL)
+			d->t.pci.common = cap_map(d, cap, COMMON_LEN,
+			    &d->t.pci.common_len);
 		break;
 	case CFG_TYPE_NOTIFY:
-		if (dev->t.pci.notify != NULL)
+		if (d->t.pci.notify != NULL)
 			break;
-		dev->t.pci.notify = cap_map(dev, cap, &dev->t.pci.notify_len);
-		dev->t.pci.notify_mul = pci_cfg_read(dev, cap + CAP_NOTIFY_MUL,
-		    4);
+		d->t.pci.notify = cap_map(d, cap, 1, &d->t.pci.notify_len);
+		d->t.pci.notify_mul = pci_cfg_read(d,
+		    cap + CAP_NOTIFY_MUL, 4);
 		break;
 	case CFG_TYPE_ISR:
-		if (dev->t.pci.isr == NULL)
-			dev->t.pci.isr = cap_map(dev, cap, &len);
+		if (d->t.pci.isr == NULL)
+			d->t.pci.isr = cap_map(d, cap, 1, &d->t.pci.isr_len);
 		break;
 	case CFG_TYPE_DEVICE:
-		if (dev->t.pci.device == NULL)
-			dev->t.pci.device = cap_map(dev, cap,
-			    &dev->t.pci.device_len);
+		if (d->t.pci.device == NULL)
+			d->t.pci.device = cap_map(d, cap, 1,
+			    &d->t.pci.device_len);
 		break;
 	}
 }
@@ -295,8 +360,10 @@ virtio_pci_modern_probe(struct virtio_dev *dev)
 	}
 	/* The device block is optional: some devices have no config. */
 	if (dev->t.pci.common == NULL || dev->t.pci.notify == NULL ||
-	    dev->t.pci.isr == NULL)
+	    dev->t.pci.isr == NULL) {
+		modern_unmap(dev);
 		return BN_ENODEV;
+	}
 	dev->ops = &modern_ops;
 	dev->modern = true;
 	return BN_OK;

@@ -51,6 +51,12 @@ viomb_log(struct viomb_softc *sc, int level, const char *fmt, ...)
 	va_end(ap);
 }
 
+bool
+viomb_has(const struct viomb_softc *sc, int bit)
+{
+	return (sc->features & (1ull << bit)) != 0;
+}
+
 int
 viomb_vq_index(uint64_t features, enum viomb_vq vq)
 {
@@ -84,10 +90,11 @@ viomb_clear(struct viomb_softc *sc, struct virtio_dev *vdev,
 }
 
 /*
- * What the driver accepts of "offered" (5.5.3.1): MUST_TELL_HOST,
- * ACCESS_PLATFORM (6.1), DEFLATE_ON_OOM, STATS_VQ when the port keeps statistics, PAGE_POISON only
- * when the OS poisons its free pages, REPORTING when the OS reports and,
- * if it poisons, only together with PAGE_POISON.  FREE_PAGE_HINT never.
+ * The balloon features the driver wants of "offered" (5.5.3.1):
+ * MUST_TELL_HOST, DEFLATE_ON_OOM, STATS_VQ when the port keeps statistics,
+ * PAGE_POISON only when the OS poisons its free pages, REPORTING when the
+ * OS reports and, if it poisons, only together with PAGE_POISON.
+ * FREE_PAGE_HINT never.  virtio_accept() adds the transport's bits.
  */
 static uint64_t
 viomb_wanted(struct viomb_softc *sc, const struct viomb_config *cfg,
@@ -97,10 +104,6 @@ viomb_wanted(struct viomb_softc *sc, const struct viomb_config *cfg,
 
 	want = 1ull << VIRTIO_BALLOON_F_MUST_TELL_HOST |
 	    1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
-	if (sc->vdev->modern)
-		want |= 1ull << VIRTIO_F_VERSION_1;
-	/* Every address the device sees comes from the port (port.h). */
-	want |= 1ull << VIRTIO_F_ACCESS_PLATFORM;
 	if (viomb_stats_probe(sc) > 0)
 		want |= 1ull << VIRTIO_BALLOON_F_STATS_VQ;
 	if (cfg->poison)
@@ -112,30 +115,30 @@ viomb_wanted(struct viomb_softc *sc, const struct viomb_config *cfg,
 }
 
 /*
- * 3.1.1 steps 4-6.  VERSION_1 is required on a modern transport (6.1).
- * Legacy devices have no FEATURES_OK step.
+ * 3.1.1 steps 1-6 (virtio.c).  VERSION_1 is required on a modern
+ * transport (6.1).
  */
 static int
 viomb_negotiate(struct viomb_softc *sc, const struct viomb_config *cfg)
 {
 	struct virtio_dev *vdev = sc->vdev;
+	uint64_t offered;
+	int error;
 
-	sc->features = viomb_wanted(sc, cfg, virtio_get_features(vdev));
+	if ((error = virtio_reinit_start(vdev, &offered)) != BN_OK) {
+		viomb_log(sc, BN_LOG_ERR, "device does not reset");
+		return error;
+	}
+	sc->features = virtio_accept(vdev, offered,
+	    viomb_wanted(sc, cfg, offered));
 	if (vdev->modern && (sc->features & (1ull << VIRTIO_F_VERSION_1)) == 0) {
 		viomb_log(sc, BN_LOG_ERR, "modern device without VERSION_1");
 		return BN_ENODEV;
 	}
-	virtio_set_features(vdev, sc->features);
-	if (!vdev->modern)
-		return BN_OK;
-
-	virtio_add_status(vdev, VIRTIO_STATUS_FEATURES_OK);
-	if ((virtio_get_status(vdev) & VIRTIO_STATUS_FEATURES_OK) == 0) {
+	if ((error = virtio_features_ok(vdev, sc->features)) != BN_OK)
 		viomb_log(sc, BN_LOG_ERR, "device refused features 0x%llx",
 		    (unsigned long long)sc->features);
-		return BN_ENODEV;
-	}
-	return BN_OK;
+	return error;
 }
 
 static int
@@ -182,7 +185,9 @@ viomb_teardown(struct viomb_softc *sc)
 {
 	uint32_t i;
 
-	virtio_reset(sc->vdev);
+	/* A device that does not reset may still use the rings: say so. */
+	if (virtio_reset(sc->vdev) != BN_OK)
+		viomb_log(sc, BN_LOG_ERR, "device does not reset");
 	viomb_report_drop(sc);
 	for (i = 0; i < sc->nslots; i++) {
 		bn_port_dma_free(sc->vdev->os, sc->pfnbuf[i], BN_PAGE_SIZE);
@@ -265,9 +270,7 @@ viomb_optional(struct viomb_softc *sc, const struct viomb_config *cfg)
 		if (error != BN_OK)
 			return error;
 	}
-	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
-		virtio_config_write32(sc->vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
-		    cfg->poison_val);
+	viomb_put_poison(sc, cfg->poison_val);
 	if (viomb_has(sc, VIRTIO_BALLOON_F_REPORTING)) {
 		sc->report_done = cfg->report_done;
 		sc->report_arg = cfg->report_arg;
@@ -294,9 +297,6 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 		return BN_ENODEV;
 	}
 
-	virtio_reset(vdev);
-	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
 	error = viomb_negotiate(sc, cfg);
 	if (error != BN_OK)
 		goto fail;
@@ -319,7 +319,7 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 	if (error != BN_OK)
 		goto fail;
 
-	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
+	virtio_reinit_end(vdev);
 	viomb_stats_start(sc);
 	bn_balloon_set_host_target(&sc->balloon,
 	    virtio_config_read32(vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
@@ -330,7 +330,7 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 
 fail:
 	viomb_teardown(sc);
-	virtio_add_status(vdev, VIRTIO_STATUS_FAILED);
+	virtio_fail(vdev);
 	return error;
 }
 
@@ -451,15 +451,28 @@ viomb_poll(void *be)
 }
 
 /* 5.5.6: actual after every change; legacy: one 32-bit write (5.5.6.3). */
-static void
-viomb_set_actual(void *be, uint64_t pages)
+void
+viomb_put_actual(struct viomb_softc *sc, uint64_t pages)
 {
-	struct viomb_softc *sc = be;
-
 	if (pages > UINT32_MAX)
 		pages = UINT32_MAX;
 	virtio_config_write32(sc->vdev, VIRTIO_BALLOON_CFG_ACTUAL,
 	    (uint32_t)pages);
+}
+
+/* 5.5.6.4.1: before DRIVER_OK, the same value at every (re)start. */
+void
+viomb_put_poison(struct viomb_softc *sc, uint32_t poison_val)
+{
+	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
+		virtio_config_write32(sc->vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
+		    poison_val);
+}
+
+static void
+viomb_set_actual(void *be, uint64_t pages)
+{
+	viomb_put_actual(be, pages);
 }
 
 /* Only acknowledge and wake the worker; the work happens in poll. */

@@ -17,12 +17,6 @@
 #include "virtio.h"
 #include "virtqueue.h"
 
-bool
-viomb_has(const struct viomb_softc *sc, int bit)
-{
-	return (sc->features & (1ull << bit)) != 0;
-}
-
 /* Packed, little-endian: le16 tag, le64 value (5.5.6.3; x86 legacy too). */
 static void
 stat_put(uint8_t *p, uint16_t tag, uint64_t val)
@@ -138,7 +132,7 @@ void
 viomb_stats_start(struct viomb_softc *sc)
 {
 	if (viomb_has(sc, VIRTIO_BALLOON_F_STATS_VQ))
-		sc->statsq.vdev->ops->notify(sc->statsq.vdev, sc->statsq.index);
+		virtio_notify(sc->vdev, sc->statsq.index);
 }
 
 void

@@ -36,4 +36,10 @@ void	viomb_report_drop(struct viomb_softc *sc);
  */
 void	viomb_watch(struct viomb_softc *sc);
 
+/* viomb.c: write "actual" (5.5.6), saturated to its 32 bits. */
+void	viomb_put_actual(struct viomb_softc *sc, uint64_t pages);
+
+/* viomb.c: the device config the driver writes before DRIVER_OK. */
+void	viomb_put_poison(struct viomb_softc *sc, uint32_t poison_val);
+
 #endif /* BALLONET_VIOMB_FEAT_H */

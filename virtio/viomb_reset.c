@@ -7,10 +7,12 @@
  * VIOMB_ACK_RESET_MS.  The cure is the same: reset the device, give the
  * engine its requests in flight back (bn_balloon_abort_inflight(): inflate
  * frames return to the OS, deflate frames stay ballooned), and bring the
- * device up again with the features negotiated at attach.  Until then no
- * request goes out.  Resets back off from 1 s to 60 s while the device
- * completes nothing in between, so that a device asking for resets over
- * and over costs little.
+ * device up again with the features negotiated at attach, through the
+ * same virtio.c sequence as attach.  Until then no request goes out.
+ * Resets back off from 1 s to 60 s while
+ * the device completes nothing in between, so that a device asking for
+ * resets over and over costs little.  A device that does not even reset
+ * keeps its requests: it may still use their pages.
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -67,35 +69,26 @@ static int
 viomb_restart(struct viomb_softc *sc)
 {
 	struct virtio_dev *vdev = sc->vdev;
-	uint64_t pages;
+	uint64_t offered;
 	int error;
 
-	virtio_reset(vdev);
+	if ((error = virtio_reinit_start(vdev, &offered)) != BN_OK)
+		return error;
 	bn_balloon_abort_inflight(&sc->balloon);
 	/* Whatever happens next, the OS has its reported pages back. */
 	viomb_report_drop(sc);
-	virtio_add_status(vdev, VIRTIO_STATUS_ACKNOWLEDGE);
-	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER);
-	if ((virtio_get_features(vdev) & sc->features) != sc->features)
+	if ((offered & sc->features) != sc->features)
 		return BN_ENODEV;
-	virtio_set_features(vdev, sc->features);
-	if (vdev->modern) {
-		virtio_add_status(vdev, VIRTIO_STATUS_FEATURES_OK);
-		if ((virtio_get_status(vdev) & VIRTIO_STATUS_FEATURES_OK) == 0)
-			return BN_ENODEV;
-	}
+	if ((error = virtio_features_ok(vdev, sc->features)) != BN_OK)
+		return error;
 	if ((error = viomb_requeue(sc)) != BN_OK)
 		return error;
-	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
-		virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_POISON_VAL,
-		    sc->balloon.cfg.poison_val);
+	viomb_put_poison(sc, sc->balloon.cfg.poison_val);
 	/* 5.5.5: the stats buffer published before DRIVER_OK, notified after. */
 	viomb_stats_repost(sc);
-	virtio_add_status(vdev, VIRTIO_STATUS_DRIVER_OK);
+	virtio_reinit_end(vdev);
 	viomb_stats_start(sc);
-	pages = sc->balloon.pages;
-	virtio_config_write32(vdev, VIRTIO_BALLOON_CFG_ACTUAL,
-	    pages > UINT32_MAX ? UINT32_MAX : (uint32_t)pages);
+	viomb_put_actual(sc, sc->balloon.pages);
 	return BN_OK;
 }
 
@@ -124,7 +117,7 @@ viomb_watch(struct viomb_softc *sc)
 		sc->resetting = false;
 		return;
 	}
-	virtio_add_status(sc->vdev, VIRTIO_STATUS_FAILED);
+	virtio_fail(sc->vdev);
 	bn_balloon_log(&sc->balloon, BN_LOG_ERR, "device reset failed: %s; "
 	    "next attempt in %u ms", bn_strerror(error), sc->reset_backoff_ms);
 }

@@ -37,10 +37,18 @@ int virtio_pci_modern_probe(struct virtio_dev *dev);
 /* Set up the legacy interface on I/O BAR 0 (4.1.4.10). */
 int virtio_pci_legacy_probe(struct virtio_dev *dev);
 
+/* The device's PCI configuration space, through the port. */
 static inline uint32_t
 pci_cfg_read(struct virtio_dev *dev, uint16_t off, int width)
 {
 	return bn_port_pci_cfg_read(dev->os, dev->t.pci.pcidev, off, width);
+}
+
+static inline void
+pci_cfg_write(struct virtio_dev *dev, uint16_t off, int width,
+    uint32_t val)
+{
+	bn_port_pci_cfg_write(dev->os, dev->t.pci.pcidev, off, width, val);
 }
 
 #endif /* BALLONET_VIRTIO_PCI_H */

@@ -154,7 +154,7 @@ virtq_init(struct virtqueue *vq, struct virtio_dev *vdev, uint16_t index,
 	}
 	virtq_layout(vq);
 
-	error = vdev->ops->queue_enable(vdev, index, size, vq->pa,
+	error = virtio_queue_enable(vdev, index, size, vq->pa,
 	    vq->pa + vq->avail_off, vq->pa + vq->used_off);
 	if (error != BN_OK) {
 		virtq_fini(vq);
@@ -182,9 +182,9 @@ virtq_reinit(struct virtqueue *vq, void (*dropped)(void *arg, void *cookie),
 	vq->avail_idx = vq->used_last = vq->unkicked = 0;
 	vq->broken = false;
 	virtq_layout(vq);
-	if (vdev->ops->queue_max(vdev, vq->index) < vq->size)
+	if (virtio_queue_max(vdev, vq->index) < vq->size)
 		return BN_ENODEV;
-	return vdev->ops->queue_enable(vdev, vq->index, vq->size, vq->pa,
+	return virtio_queue_enable(vdev, vq->index, vq->size, vq->pa,
 	    vq->pa + vq->avail_off, vq->pa + vq->used_off);
 }
 
@@ -289,7 +289,7 @@ virtq_kick(struct virtqueue *vq)
 	flags = vio_read16(vq->used + RING_FLAGS);
 	if ((flags & VIRTQ_USED_F_NO_NOTIFY) != 0)
 		return;
-	vq->vdev->ops->notify(vq->vdev, vq->index);
+	virtio_notify(vq->vdev, vq->index);
 }
 
 /* Give back descriptor "id" if the device was allowed to return it. */

@@ -349,7 +349,7 @@ device_reset(struct devmodel *dm)
 }
 
 /* 2.1.2 and 3.1.1: the driver resets the device, which forgets the queues. */
-static void
+static int
 f_reset(struct virtio_dev *d)
 {
 	struct devmodel *dm = dm_of(d);
@@ -361,6 +361,7 @@ f_reset(struct virtio_dev *d)
 	for (i = 0; i < DM_NQ; i++)
 		queue_free(&dm->q[i]);
 	device_reset(dm);
+	return BN_OK;
 }
 
 static void
@@ -521,13 +522,20 @@ f_get_status(struct virtio_dev *d)
 	return dm_of(d)->status;
 }
 
+/* Nothing mapped: the model is the transport. */
+static void
+f_detach(struct virtio_dev *d)
+{
+	(void)d;
+}
+
 static const struct virtio_transport_ops dm_ops = {
 	.name = "fake", .reset = f_reset,
 	.get_status = f_get_status, .set_status = f_set_status,
 	.get_features = f_get_features, .set_features = f_set_features,
 	.config_read32 = f_config_read32, .config_write32 = f_config_write32,
 	.queue_max = f_queue_max, .queue_enable = f_queue_enable,
-	.notify = f_notify, .isr = f_isr,
+	.notify = f_notify, .isr = f_isr, .detach = f_detach,
 };
 
 struct devmodel *

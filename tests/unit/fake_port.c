@@ -286,16 +286,80 @@ bn_port_mb(void *osp)
 volatile void *
 bn_port_mmio_map(void *osp, bn_paddr_t pa, size_t len)
 {
+	struct fake_os *os = osp;
+	void *va = fake_pa_to_va(os, pa);
+
 	(void)len;
-	return fake_pa_to_va(osp, pa);
+	if (va != NULL)
+		os->maps++;
+	return va;
+}
+
+void
+bn_port_mmio_unmap(void *osp, volatile void *va, size_t len)
+{
+	struct fake_os *os = osp;
+
+	(void)len;
+	if (va != NULL)
+		os->unmaps++;
+}
+
+/* Offset of "reg" in the bus's window, or -1 when no bus claims it. */
+static long
+bus_offset(const struct fake_os *os, const volatile void *reg)
+{
+	const volatile uint8_t *p = reg;
+	bn_paddr_t pa;
+
+	if (os->bus == NULL || p < os->dma || p >= os->dma + FAKE_DMA_BYTES)
+		return -1;
+	pa = FAKE_DMA_BASE + (bn_paddr_t)(p - os->dma);
+	if (pa < os->regs_pa || pa >= os->regs_pa + os->regs_len)
+		return -1;
+	return (long)(pa - os->regs_pa);
 }
 
 uint32_t
+bn_port_mmio_read(void *osp, const volatile void *reg, int width)
+{
+	struct fake_os *os = osp;
+	long off = bus_offset(os, reg);
+
+	if (off >= 0)
+		return os->bus->reg_read(os->bus_arg, (uint32_t)off, width);
+	if (width == 1)
+		return *(const volatile uint8_t *)reg;
+	if (width == 2)
+		return *(const volatile uint16_t *)reg;
+	return *(const volatile uint32_t *)reg;
+}
+
+void
+bn_port_mmio_write(void *osp, volatile void *reg, int width, uint32_t val)
+{
+	struct fake_os *os = osp;
+	long off = bus_offset(os, reg);
+
+	if (off >= 0)
+		os->bus->reg_write(os->bus_arg, (uint32_t)off, width, val);
+	else if (width == 1)
+		*(volatile uint8_t *)reg = (uint8_t)val;
+	else if (width == 2)
+		*(volatile uint16_t *)reg = (uint16_t)val;
+	else
+		*(volatile uint32_t *)reg = val;
+}
+
+/* No device answers without a bus: all ones, as on a real PCI bus. */
+uint32_t
 bn_port_pci_cfg_read(void *osp, void *pcidev, uint16_t off, int width)
 {
-	(void)osp;
+	struct fake_os *os = osp;
+
 	(void)pcidev;
-	(void)off;
+	if (os->bus != NULL)
+		return os->bus->cfg_read(os->bus_arg, off, width);
 	return width == 4 ? 0xffffffffu : (1u << (8 * width)) - 1;
 }
 
@@ -303,11 +367,11 @@ void
 bn_port_pci_cfg_write(void *osp, void *pcidev, uint16_t off, int width,
     uint32_t val)
 {
-	(void)osp;
+	struct fake_os *os = osp;
+
 	(void)pcidev;
-	(void)off;
-	(void)width;
-	(void)val;
+	if (os->bus != NULL)
+		os->bus->cfg_write(os->bus_arg, off, width, val);
 }
 
 uint32_t

@@ -17,10 +17,24 @@
 
 #include <ballonet/port.h>
 
+#include "virtio_port.h"
+
 #define FAKE_RAM_BASE	0x100000ull	/* guest-physical address of page 0 */
 #define FAKE_DMA_BASE	0x80000000ull	/* DMA area, outside "RAM" */
 #define FAKE_DMA_BYTES	(1u << 20)
 #define FAKE_POISON	0x5b	/* fills the pages a device holds */
+
+/*
+ * A device model's registers (tests/harness/devregs.c): register accesses
+ * inside the window and PCI configuration space go here.  Offsets are
+ * from the window's start; values are in host order.
+ */
+struct fake_bus {
+	uint32_t (*reg_read)(void *arg, uint32_t off, int width);
+	void	 (*reg_write)(void *arg, uint32_t off, int width, uint32_t val);
+	uint32_t (*cfg_read)(void *arg, uint16_t off, int width);
+	void	 (*cfg_write)(void *arg, uint16_t off, int width, uint32_t val);
+};
 
 struct fake_os {
 	uint8_t		*ram;		/* npages * 4096 bytes */
@@ -48,6 +62,13 @@ struct fake_os {
 	struct bn_memstat stats[BN_MEMSTAT_MAX + 4];
 	size_t		 nstats;
 	uint64_t	 stats_calls;
+	/* Registers: plain memory, unless a bus claims the window. */
+	const struct fake_bus *bus;
+	void		*bus_arg;
+	bn_paddr_t	 regs_pa;	/* the window in the DMA area */
+	size_t		 regs_len;	/* bytes */
+	unsigned	 maps;		/* bn_port_mmio_map() successes */
+	unsigned	 unmaps;	/* bn_port_mmio_unmap() of those */
 };
 
 void	 fake_os_init(struct fake_os *os, uint64_t npages);
