@@ -48,35 +48,35 @@
 
 /* Every register is 32 bits wide (4.2.2.2), reached through the port. */
 static uint32_t
-rd(struct virtio_dev *dev, uint32_t off)
+reg_read(struct virtio_dev *dev, uint32_t off)
 {
 	return vio_reg_read32(dev->os, vio_at(dev->t.mmio.regs, off));
 }
 
 static void
-wr(struct virtio_dev *dev, uint32_t off, uint32_t val)
+reg_write(struct virtio_dev *dev, uint32_t off, uint32_t val)
 {
 	vio_reg_write32(dev->os, vio_at(dev->t.mmio.regs, off), val);
 }
 
 /* Low half first (4.2.2). */
 static void
-wr64(struct virtio_dev *dev, uint32_t off, uint64_t val)
+reg_write64(struct virtio_dev *dev, uint32_t off, uint64_t val)
 {
-	wr(dev, off, (uint32_t)val);
-	wr(dev, off + 4, (uint32_t)(val >> 32));
+	reg_write(dev, off, (uint32_t)val);
+	reg_write(dev, off + 4, (uint32_t)(val >> 32));
 }
 
 static uint8_t
 mmio_get_status(struct virtio_dev *dev)
 {
-	return (uint8_t)rd(dev, MMIO_STATUS);
+	return (uint8_t)reg_read(dev, MMIO_STATUS);
 }
 
 static void
 mmio_set_status(struct virtio_dev *dev, uint8_t status)
 {
-	wr(dev, MMIO_STATUS, status);
+	reg_write(dev, MMIO_STATUS, status);
 }
 
 /*
@@ -88,9 +88,9 @@ mmio_reset(struct virtio_dev *dev)
 {
 	uint32_t spin;
 
-	wr(dev, MMIO_STATUS, 0);
+	reg_write(dev, MMIO_STATUS, 0);
 	for (spin = 0; spin < VIRTIO_SPIN_MAX; spin++) {
-		if (rd(dev, MMIO_STATUS) == 0)
+		if (reg_read(dev, MMIO_STATUS) == 0)
 			return BN_OK;
 	}
 	return BN_ETIMEDOUT;
@@ -101,20 +101,20 @@ mmio_get_features(struct virtio_dev *dev)
 {
 	uint64_t lo, hi;
 
-	wr(dev, MMIO_DEV_FEATURES_SEL, 0);
-	lo = rd(dev, MMIO_DEV_FEATURES);
-	wr(dev, MMIO_DEV_FEATURES_SEL, 1);
-	hi = rd(dev, MMIO_DEV_FEATURES);
+	reg_write(dev, MMIO_DEV_FEATURES_SEL, 0);
+	lo = reg_read(dev, MMIO_DEV_FEATURES);
+	reg_write(dev, MMIO_DEV_FEATURES_SEL, 1);
+	hi = reg_read(dev, MMIO_DEV_FEATURES);
 	return lo | hi << 32;
 }
 
 static void
 mmio_set_features(struct virtio_dev *dev, uint64_t features)
 {
-	wr(dev, MMIO_DRV_FEATURES_SEL, 0);
-	wr(dev, MMIO_DRV_FEATURES, (uint32_t)features);
-	wr(dev, MMIO_DRV_FEATURES_SEL, 1);
-	wr(dev, MMIO_DRV_FEATURES, (uint32_t)(features >> 32));
+	reg_write(dev, MMIO_DRV_FEATURES_SEL, 0);
+	reg_write(dev, MMIO_DRV_FEATURES, (uint32_t)features);
+	reg_write(dev, MMIO_DRV_FEATURES_SEL, 1);
+	reg_write(dev, MMIO_DRV_FEATURES, (uint32_t)(features >> 32));
 }
 
 /*
@@ -131,11 +131,11 @@ mmio_config_read32(struct virtio_dev *dev, uint32_t off)
 	if (off > MMIO_WINDOW - MMIO_CONFIG - 4)
 		return 0;
 	if (dev->t.mmio.version == 1)
-		return rd(dev, MMIO_CONFIG + off);
+		return reg_read(dev, MMIO_CONFIG + off);
 	for (i = 0; i < VIRTIO_GEN_RETRIES; i++) {
-		gen = rd(dev, MMIO_CONFIG_GEN);
-		val = rd(dev, MMIO_CONFIG + off);
-		if (rd(dev, MMIO_CONFIG_GEN) == gen)
+		gen = reg_read(dev, MMIO_CONFIG_GEN);
+		val = reg_read(dev, MMIO_CONFIG + off);
+		if (reg_read(dev, MMIO_CONFIG_GEN) == gen)
 			break;
 	}
 	return val;
@@ -145,7 +145,7 @@ static void
 mmio_config_write32(struct virtio_dev *dev, uint32_t off, uint32_t val)
 {
 	if (off <= MMIO_WINDOW - MMIO_CONFIG - 4)
-		wr(dev, MMIO_CONFIG + off, val);
+		reg_write(dev, MMIO_CONFIG + off, val);
 }
 
 static uint16_t
@@ -153,8 +153,8 @@ mmio_queue_max(struct virtio_dev *dev, uint16_t idx)
 {
 	uint32_t max;
 
-	wr(dev, MMIO_QUEUE_SEL, idx);
-	max = rd(dev, MMIO_QUEUE_NUM_MAX);
+	reg_write(dev, MMIO_QUEUE_SEL, idx);
+	max = reg_read(dev, MMIO_QUEUE_NUM_MAX);
 	return max > UINT16_MAX ? UINT16_MAX : (uint16_t)max;
 }
 
@@ -168,10 +168,10 @@ mmio_queue_legacy(struct virtio_dev *dev, uint16_t size, bn_paddr_t desc,
 		return BN_EINVAL;
 	if ((desc >> MMIO_PFN_SHIFT) > UINT32_MAX)
 		return BN_ERANGE;
-	wr(dev, MMIO_GUEST_PAGE_SIZE, 1u << MMIO_PFN_SHIFT);
-	wr(dev, MMIO_QUEUE_NUM, size);
-	wr(dev, MMIO_QUEUE_ALIGN, VIRTQ_ALIGN);
-	wr(dev, MMIO_QUEUE_PFN, (uint32_t)(desc >> MMIO_PFN_SHIFT));
+	reg_write(dev, MMIO_GUEST_PAGE_SIZE, 1u << MMIO_PFN_SHIFT);
+	reg_write(dev, MMIO_QUEUE_NUM, size);
+	reg_write(dev, MMIO_QUEUE_ALIGN, VIRTQ_ALIGN);
+	reg_write(dev, MMIO_QUEUE_PFN, (uint32_t)(desc >> MMIO_PFN_SHIFT));
 	return BN_OK;
 }
 
@@ -184,20 +184,20 @@ mmio_queue_enable(struct virtio_dev *dev, uint16_t idx, uint16_t size,
 		return BN_EINVAL;
 	if (dev->t.mmio.version == 1)
 		return mmio_queue_legacy(dev, size, desc, used);
-	if (rd(dev, MMIO_QUEUE_READY) != 0)
+	if (reg_read(dev, MMIO_QUEUE_READY) != 0)
 		return BN_EIO;
-	wr(dev, MMIO_QUEUE_NUM, size);
-	wr64(dev, MMIO_QUEUE_DESC, desc);
-	wr64(dev, MMIO_QUEUE_DRIVER, avail);
-	wr64(dev, MMIO_QUEUE_DEVICE, used);
-	wr(dev, MMIO_QUEUE_READY, 1);
+	reg_write(dev, MMIO_QUEUE_NUM, size);
+	reg_write64(dev, MMIO_QUEUE_DESC, desc);
+	reg_write64(dev, MMIO_QUEUE_DRIVER, avail);
+	reg_write64(dev, MMIO_QUEUE_DEVICE, used);
+	reg_write(dev, MMIO_QUEUE_READY, 1);
 	return BN_OK;
 }
 
 static void
 mmio_notify(struct virtio_dev *dev, uint16_t idx)
 {
-	wr(dev, MMIO_QUEUE_NOTIFY, idx);
+	reg_write(dev, MMIO_QUEUE_NOTIFY, idx);
 }
 
 /* 4.2.2: InterruptStatus is cleared by writing it to InterruptACK. */
@@ -206,9 +206,9 @@ mmio_isr(struct virtio_dev *dev)
 {
 	uint32_t isr;
 
-	isr = rd(dev, MMIO_INT_STATUS);
+	isr = reg_read(dev, MMIO_INT_STATUS);
 	if (isr != 0)
-		wr(dev, MMIO_INT_ACK, isr);
+		reg_write(dev, MMIO_INT_ACK, isr);
 	return (uint8_t)isr;
 }
 
@@ -245,12 +245,12 @@ mmio_identify(struct virtio_dev *dev)
 {
 	uint32_t version;
 
-	if (rd(dev, MMIO_MAGIC) != MMIO_MAGIC_VALUE)
+	if (reg_read(dev, MMIO_MAGIC) != MMIO_MAGIC_VALUE)
 		return 0;
-	version = rd(dev, MMIO_VERSION);
+	version = reg_read(dev, MMIO_VERSION);
 	if (version != 1 && version != 2)
 		return 0;
-	dev->device_id = (uint16_t)rd(dev, MMIO_DEVICE_ID);
+	dev->device_id = (uint16_t)reg_read(dev, MMIO_DEVICE_ID);
 	return dev->device_id == 0 ? 0 : version;
 }
 

@@ -15,7 +15,7 @@
 #include <ballonet/port.h>
 
 #include "virtio.h"
-#include "virtio_pci.h"
+#include "priv/virtio_pci.h"
 
 static void
 virtio_pci_clear(struct virtio_dev *dev, void *os, void *pcidev)
@@ -42,11 +42,11 @@ virtio_pci_enable(struct virtio_dev *dev, bool io)
 {
 	uint32_t cmd;
 
-	cmd = pci_cfg_read(dev, PCI_COMMAND, 2);
+	cmd = virtio_pci_cfg_read(dev, PCI_COMMAND, 2);
 	cmd |= PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
 	if (io)
 		cmd |= PCI_COMMAND_IO;
-	pci_cfg_write(dev, PCI_COMMAND, 2, cmd);
+	virtio_pci_cfg_write(dev, PCI_COMMAND, 2, cmd);
 }
 
 int
@@ -58,14 +58,14 @@ virtio_pci_attach(struct virtio_dev *dev, void *os, void *pcidev)
 	if (dev == NULL)
 		return BN_EINVAL;
 	virtio_pci_clear(dev, os, pcidev);
-	if (pci_cfg_read(dev, PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR)
+	if (virtio_pci_cfg_read(dev, PCI_VENDOR_ID, 2) != VIRTIO_PCI_VENDOR)
 		return BN_ENODEV;
 
-	device = pci_cfg_read(dev, PCI_DEVICE_ID, 2);
+	device = virtio_pci_cfg_read(dev, PCI_DEVICE_ID, 2);
 	if (device >= VIRTIO_PCI_TRANS_MIN && device <= VIRTIO_PCI_TRANS_MAX) {
 		transitional = true;
-		dev->device_id = (uint16_t)pci_cfg_read(dev, PCI_SUBSYSTEM_ID,
-		    2);
+		dev->device_id = (uint16_t)virtio_pci_cfg_read(dev,
+		    PCI_SUBSYSTEM_ID, 2);
 	} else if (device >= VIRTIO_PCI_MODERN_BASE &&
 	    device <= VIRTIO_PCI_MODERN_MAX) {
 		transitional = false;

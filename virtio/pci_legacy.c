@@ -15,7 +15,7 @@
 #include <ballonet/port.h>
 
 #include "virtio.h"
-#include "virtio_pci.h"
+#include "priv/virtio_pci.h"
 #include "virtqueue.h"
 
 /* Legacy common header, 4.1.4.10. */
@@ -28,17 +28,16 @@
 #define LEG_STATUS		18	/* u8, RW */
 #define LEG_ISR			19	/* u8, R, clears on read */
 #define LEG_CONFIG		20	/* device config without MSI-X */
-#define LEG_CONFIG_MSIX		24	/* ... and with it (we never use it) */
 #define LEG_PFN_SHIFT		12
 
 static uint32_t
-io_read(struct virtio_dev *dev, uint32_t off, int width)
+reg_read(struct virtio_dev *dev, uint32_t off, int width)
 {
 	return bn_port_io_read(dev->os, dev->t.pci.iobase + off, width);
 }
 
 static void
-io_write(struct virtio_dev *dev, uint32_t off, int width, uint32_t val)
+reg_write(struct virtio_dev *dev, uint32_t off, int width, uint32_t val)
 {
 	bn_port_io_write(dev->os, dev->t.pci.iobase + off, width, val);
 }
@@ -47,52 +46,52 @@ io_write(struct virtio_dev *dev, uint32_t off, int width, uint32_t val)
 static int
 legacy_reset(struct virtio_dev *dev)
 {
-	io_write(dev, LEG_STATUS, 1, 0);
+	reg_write(dev, LEG_STATUS, 1, 0);
 	return BN_OK;
 }
 
 static uint8_t
 legacy_get_status(struct virtio_dev *dev)
 {
-	return (uint8_t)io_read(dev, LEG_STATUS, 1);
+	return (uint8_t)reg_read(dev, LEG_STATUS, 1);
 }
 
 static void
 legacy_set_status(struct virtio_dev *dev, uint8_t status)
 {
-	io_write(dev, LEG_STATUS, 1, status);
+	reg_write(dev, LEG_STATUS, 1, status);
 }
 
 static uint64_t
 legacy_get_features(struct virtio_dev *dev)
 {
-	return io_read(dev, LEG_HOST_FEATURES, 4);
+	return reg_read(dev, LEG_HOST_FEATURES, 4);
 }
 
 static void
 legacy_set_features(struct virtio_dev *dev, uint64_t features)
 {
-	io_write(dev, LEG_GUEST_FEATURES, 4, (uint32_t)features);
+	reg_write(dev, LEG_GUEST_FEATURES, 4, (uint32_t)features);
 }
 
 /* Port I/O is little-endian on the machines that have it (5.5.4). */
 static uint32_t
 legacy_config_read32(struct virtio_dev *dev, uint32_t off)
 {
-	return io_read(dev, dev->t.pci.config_off + off, 4);
+	return reg_read(dev, dev->t.pci.config_off + off, 4);
 }
 
 static void
 legacy_config_write32(struct virtio_dev *dev, uint32_t off, uint32_t val)
 {
-	io_write(dev, dev->t.pci.config_off + off, 4, val);
+	reg_write(dev, dev->t.pci.config_off + off, 4, val);
 }
 
 static uint16_t
 legacy_queue_max(struct virtio_dev *dev, uint16_t idx)
 {
-	io_write(dev, LEG_QUEUE_SELECT, 2, idx);
-	return (uint16_t)io_read(dev, LEG_QUEUE_SIZE, 2);
+	reg_write(dev, LEG_QUEUE_SELECT, 2, idx);
+	return (uint16_t)reg_read(dev, LEG_QUEUE_SIZE, 2);
 }
 
 /*
@@ -111,20 +110,20 @@ legacy_queue_enable(struct virtio_dev *dev, uint16_t idx, uint16_t size,
 		return BN_EINVAL;
 	if ((desc >> LEG_PFN_SHIFT) > UINT32_MAX)
 		return BN_ERANGE;
-	io_write(dev, LEG_QUEUE_PFN, 4, (uint32_t)(desc >> LEG_PFN_SHIFT));
+	reg_write(dev, LEG_QUEUE_PFN, 4, (uint32_t)(desc >> LEG_PFN_SHIFT));
 	return BN_OK;
 }
 
 static void
 legacy_notify(struct virtio_dev *dev, uint16_t idx)
 {
-	io_write(dev, LEG_QUEUE_NOTIFY, 2, idx);
+	reg_write(dev, LEG_QUEUE_NOTIFY, 2, idx);
 }
 
 static uint8_t
 legacy_isr(struct virtio_dev *dev)
 {
-	return (uint8_t)io_read(dev, LEG_ISR, 1);
+	return (uint8_t)reg_read(dev, LEG_ISR, 1);
 }
 
 /* I/O ports are not mapped: nothing to give back. */
@@ -155,7 +154,7 @@ virtio_pci_legacy_probe(struct virtio_dev *dev)
 {
 	uint32_t bar;
 
-	bar = pci_cfg_read(dev, PCI_BAR(0), 4);
+	bar = virtio_pci_cfg_read(dev, PCI_BAR(0), 4);
 	if ((bar & PCI_BAR_IO) == 0 || (bar & ~(uint32_t)3) == 0)
 		return BN_ENODEV;
 	dev->t.pci.iobase = bar & ~(uint32_t)3;

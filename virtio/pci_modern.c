@@ -15,7 +15,7 @@
 
 #include "virtio.h"
 #include "virtio_io.h"
-#include "virtio_pci.h"
+#include "priv/virtio_pci.h"
 
 /* struct virtio_pci_cap, 4.1.4: byte offsets from the capability. */
 #define CAP_CFG_TYPE		3
@@ -279,13 +279,13 @@ bar_address(struct virtio_dev *dev, uint8_t bar)
 
 	if (bar > 5)
 		return 0;
-	lo = pci_cfg_read(dev, PCI_BAR(bar), 4);
+	lo = virtio_pci_cfg_read(dev, PCI_BAR(bar), 4);
 	if ((lo & PCI_BAR_IO) != 0)
 		return 0;
 	if ((lo & PCI_BAR_TYPE_MASK) == PCI_BAR_TYPE_64) {
 		if (bar == 5)
 			return 0;
-		hi = pci_cfg_read(dev, PCI_BAR(bar + 1), 4);
+		hi = virtio_pci_cfg_read(dev, PCI_BAR(bar + 1), 4);
 	}
 	return ((bn_paddr_t)hi << 32) | (lo & ~(uint32_t)0xf);
 }
@@ -302,9 +302,9 @@ cap_map(struct virtio_dev *dev, uint16_t cap, uint32_t min, uint32_t *len)
 	uint32_t off;
 
 	base = bar_address(dev,
-	    (uint8_t)pci_cfg_read(dev, cap + CAP_BAR, 1));
-	off = pci_cfg_read(dev, cap + CAP_OFFSET, 4);
-	*len = pci_cfg_read(dev, cap + CAP_LENGTH, 4);
+	    (uint8_t)virtio_pci_cfg_read(dev, cap + CAP_BAR, 1));
+	off = virtio_pci_cfg_read(dev, cap + CAP_OFFSET, 4);
+	*len = virtio_pci_cfg_read(dev, cap + CAP_LENGTH, 4);
 	p = NULL;
 	if (base != 0 && *len != 0 && *len >= min)
 		p = bn_port_mmio_map(dev->os, base + off, *len);
@@ -317,7 +317,7 @@ cap_map(struct virtio_dev *dev, uint16_t cap, uint32_t min, uint32_t *len)
 static void
 cap_take(struct virtio_dev *d, uint16_t cap)
 {
-	uint8_t type = (uint8_t)pci_cfg_read(d, cap + CAP_CFG_TYPE, 1);
+	uint8_t type = (uint8_t)virtio_pci_cfg_read(d, cap + CAP_CFG_TYPE, 1);
 
 	switch (type) {
 	case CFG_TYPE_COMMON:
@@ -329,7 +329,7 @@ cap_take(struct virtio_dev *d, uint16_t cap)
 		if (d->t.pci.notify != NULL)
 			break;
 		d->t.pci.notify = cap_map(d, cap, 1, &d->t.pci.notify_len);
-		d->t.pci.notify_mul = pci_cfg_read(d,
+		d->t.pci.notify_mul = virtio_pci_cfg_read(d,
 		    cap + CAP_NOTIFY_MUL, 4);
 		break;
 	case CFG_TYPE_ISR:
@@ -350,13 +350,14 @@ virtio_pci_modern_probe(struct virtio_dev *dev)
 	uint16_t cap;
 	int n;
 
-	if ((pci_cfg_read(dev, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST) == 0)
+	if ((virtio_pci_cfg_read(dev, PCI_STATUS, 2) &
+	    PCI_STATUS_CAP_LIST) == 0)
 		return BN_ENODEV;
-	cap = pci_cfg_read(dev, PCI_CAP_PTR, 1) & 0xfc;
+	cap = virtio_pci_cfg_read(dev, PCI_CAP_PTR, 1) & 0xfc;
 	for (n = 0; cap != 0 && n < CAPS_MAX; n++) {
-		if (pci_cfg_read(dev, cap, 1) == PCI_CAP_VNDR)
+		if (virtio_pci_cfg_read(dev, cap, 1) == PCI_CAP_VNDR)
 			cap_take(dev, cap);
-		cap = pci_cfg_read(dev, cap + 1, 1) & 0xfc;
+		cap = virtio_pci_cfg_read(dev, cap + 1, 1) & 0xfc;
 	}
 	/* The device block is optional: some devices have no config. */
 	if (dev->t.pci.common == NULL || dev->t.pci.notify == NULL ||

@@ -18,7 +18,8 @@
 #include <ballonet/str.h>
 
 #include "viomb.h"
-#include "viomb_feat.h"
+#include "priv/viomb_feat.h"
+#include "priv/viomb_reset.h"
 #include "virtio.h"
 #include "virtio_io.h"
 #include "virtqueue.h"
@@ -439,13 +440,12 @@ viomb_poll(void *be)
 {
 	struct viomb_softc *sc = be;
 
-	sc->pending = 0;
 	viomb_drain(sc, BN_INFLATE);
 	viomb_drain(sc, BN_DEFLATE);
 	viomb_stats_drain(sc);
 	viomb_report_drain(sc);
 	viomb_check_errors(sc);
-	viomb_watch(sc);
+	viomb_reset_watchdog(sc);
 	bn_balloon_set_host_target(&sc->balloon,
 	    virtio_config_read32(sc->vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
 }
@@ -479,12 +479,8 @@ viomb_set_actual(void *be, uint64_t pages)
 int
 viomb_intr(struct viomb_softc *sc)
 {
-	uint8_t isr;
-
-	isr = virtio_isr(sc->vdev);
-	if (isr == 0)
+	if (virtio_isr(sc->vdev) == 0)
 		return 0;
-	sc->pending |= isr;
 	bn_port_wakeup(sc->vdev->os);
 	return 1;
 }

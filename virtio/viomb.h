@@ -27,7 +27,6 @@
 /* Config space offsets, VIRTIO 1.2, 5.5.4; all le32. */
 #define VIRTIO_BALLOON_CFG_NUM_PAGES		0
 #define VIRTIO_BALLOON_CFG_ACTUAL		4
-#define VIRTIO_BALLOON_CFG_FREE_PAGE_HINT_CMD_ID 8
 #define VIRTIO_BALLOON_CFG_POISON_VAL		12
 
 /* A statistic on statsq: packed le16 tag, le64 value (5.5.6.3). */
@@ -50,34 +49,33 @@ enum viomb_vq {
 
 struct viomb_softc {
 	const char		*name;		/* "viomb0", for messages */
-	struct virtio_dev	*vdev;
-	uint64_t		 features;	/* negotiated */
+	struct virtio_dev	*vdev;		/* its transport */
+	uint64_t		 features;	/* negotiated, bit mask */
 	struct virtqueue	 inflateq;
 	struct virtqueue	 deflateq;
 	struct virtqueue	 statsq;	/* STATS_VQ */
 	struct virtqueue	 reportq;	/* REPORTING */
 	/* Statistics: one buffer of nstats entries, the same tags always. */
-	uint8_t			*statbuf;
-	bn_paddr_t		 statbuf_pa;
-	uint32_t		 nstats;
-	uint16_t		 stat_tag[BN_MEMSTAT_MAX];
-	uint64_t		 stat_val[BN_MEMSTAT_MAX];	/* last sent */
-	bool			 stats_out;	/* the device holds the buffer */
+	uint8_t			*statbuf;	/* one page */
+	bn_paddr_t		 statbuf_pa;	/* its device address */
+	uint32_t		 nstats;	/* entries of 10 bytes */
+	uint16_t		 stat_tag[BN_MEMSTAT_MAX]; /* BN_MEMSTAT_* */
+	uint64_t		 stat_val[BN_MEMSTAT_MAX]; /* last sent */
+	bool			 stats_out;	/* the device has the buffer */
 	viomb_report_done_t	*report_done;
 	void			*report_arg;
 	/* One page of le32 frame numbers per engine request slot. */
 	uint32_t		 nslots;	/* pages in pfnbuf[] */
-	uint32_t		*pfnbuf[BN_INFLIGHT_MAX];
-	bn_paddr_t		 pfnbuf_pa[BN_INFLIGHT_MAX];
+	uint32_t		*pfnbuf[BN_INFLIGHT_MAX]; /* a page each */
+	bn_paddr_t		 pfnbuf_pa[BN_INFLIGHT_MAX]; /* device's */
 	uint32_t		 dev_errors;	/* used entries ignored */
 	uint32_t		 errors_said;	/* dev_errors already logged */
 	/* Recovery from device trouble (viomb_reset.c). */
 	bool			 resetting;	/* trouble seen: send nothing */
 	uint32_t		 resets;	/* device resets done */
 	uint32_t		 reset_backoff_ms; /* since the last reset */
-	uint64_t		 reset_at_ms;	/* no reset before this */
-	uint64_t		 reset_requests; /* completions at the last one */
-	volatile uint8_t	 pending;	/* ISR bits seen by viomb_intr() */
+	uint64_t		 reset_at_ms;	/* no reset before, now_ms */
+	uint64_t		 reset_requests; /* completions at the last */
 	struct bn_balloon	 balloon;
 };
 

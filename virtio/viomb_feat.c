@@ -13,7 +13,7 @@
 #include <ballonet/port.h>
 
 #include "viomb.h"
-#include "viomb_feat.h"
+#include "priv/viomb_feat.h"
 #include "virtio.h"
 #include "virtqueue.h"
 

@@ -9,7 +9,7 @@
  * frames return to the OS, deflate frames stay ballooned), and bring the
  * device up again with the features negotiated at attach, through the
  * same virtio.c sequence as attach.  Until then no request goes out.
- * Resets back off from 1 s to 60 s while
+ * Resets back off from RESET_BACKOFF_MIN_MS to RESET_BACKOFF_MAX_MS while
  * the device completes nothing in between, so that a device asking for
  * resets over and over costs little.  A device that does not even reset
  * keeps its requests: it may still use their pages.
@@ -22,11 +22,16 @@
 #include <ballonet/port.h>
 
 #include "viomb.h"
-#include "viomb_feat.h"
+#include "priv/viomb_feat.h"
+#include "priv/viomb_reset.h"
 #include "virtio.h"
 #include "virtqueue.h"
 
-#define VIOMB_ACK_RESET_MS	60000	/* unacknowledged this long: reset */
+#define VIOMB_ACK_RESET_S	60	/* unacknowledged this long: reset */
+#define VIOMB_ACK_RESET_MS	(VIOMB_ACK_RESET_S * 1000)
+#define STR(x)			#x
+#define SECONDS(x)		STR(x) " s"
+#define ACK_RESET_TEXT		SECONDS(VIOMB_ACK_RESET_S)
 #define RESET_BACKOFF_MIN_MS	1000
 #define RESET_BACKOFF_MAX_MS	60000
 
@@ -44,7 +49,7 @@ viomb_trouble(struct viomb_softc *sc, uint64_t now)
 	    sc->statsq.broken || sc->reportq.broken)
 		return "device corrupted a used ring";
 	if (bn_balloon_oldest_ms(&sc->balloon, now) >= VIOMB_ACK_RESET_MS)
-		return "host left a request unacknowledged for 60 s";
+		return "host left a request unacknowledged for " ACK_RESET_TEXT;
 	return NULL;
 }
 
@@ -93,7 +98,7 @@ viomb_restart(struct viomb_softc *sc)
 }
 
 void
-viomb_watch(struct viomb_softc *sc)
+viomb_reset_watchdog(struct viomb_softc *sc)
 {
 	uint64_t now = bn_port_now_ms(sc->vdev->os);
 	const char *why = viomb_trouble(sc, now);

@@ -80,18 +80,17 @@ struct virtio_dev {
 	bool		 modern;	/* VERSION_1 may be negotiated */
 	union {
 		struct {
-			void		*pcidev;	/* the port's handle */
+			void		*pcidev;	/* the port's */
 			/* The four register blocks, mapped (4.1.4). */
 			volatile uint8_t *common, *isr, *device, *notify;
-			uint32_t	 common_len;	/* bytes mapped at common */
-			uint32_t	 isr_len;	/* bytes mapped at isr */
-			uint32_t	 notify_mul;	/* bytes per notify_off */
-			uint32_t	 notify_len;	/* bytes mapped at notify */
-			uint32_t	 device_len;	/* bytes mapped at device */
+			/* Bytes mapped of each block. */
+			uint32_t	 common_len, isr_len;
+			uint32_t	 notify_len, device_len;
+			uint32_t	 notify_mul;	/* bytes/offset */
 			/* Byte offset of each queue's notify register. */
 			uint32_t	 qnotify[VIRTIO_QUEUES_MAX];
-			uint32_t	 iobase;	/* legacy BAR 0, a port */
-			uint32_t	 config_off;	/* legacy config, bytes */
+			uint32_t	 iobase;	/* legacy BAR 0 */
+			uint32_t	 config_off;	/* bytes */
 		} pci;
 		struct {
 			volatile uint8_t *regs;	/* MMIO_WINDOW bytes */

@@ -37,7 +37,7 @@ struct virtio_dev;
 struct virtq_slot;
 
 struct virtqueue {
-	struct virtio_dev *vdev;
+	struct virtio_dev *vdev;	/* the device the queue belongs to */
 	uint16_t	 index;		/* queue number on the device */
 	uint16_t	 size;		/* descriptors, a power of two */
 	uint16_t	 nfree;		/* descriptors not posted */
@@ -49,7 +49,7 @@ struct virtqueue {
 	uint32_t	 errors;	/* bogus used entries seen */
 
 	void		*mem;		/* the whole allocation */
-	size_t		 bytes;
+	size_t		 bytes;		/* its size */
 	bn_paddr_t	 pa;		/* device address of the desc table */
 	volatile uint8_t *desc, *avail, *used;
 	size_t		 avail_off, used_off;	/* from desc, in bytes */

@@ -424,9 +424,7 @@ f_config_read32(struct virtio_dev *d, uint32_t off)
 		return num_pages_read(dm);
 	case VIRTIO_BALLOON_CFG_ACTUAL:
 		return dm->actual;
-	case 8:
-		return dm->hint_cmd_id;
-	case 12:
+	case VIRTIO_BALLOON_CFG_POISON_VAL:
 		return dm->poison_val;
 	}
 	dm_violation(dm, "config read at %u", off);
@@ -441,7 +439,7 @@ f_config_write32(struct virtio_dev *d, uint32_t off, uint32_t v)
 	if (off == VIRTIO_BALLOON_CFG_ACTUAL) {
 		dm->actual = v;
 		dm->actual_hist[dm->nactual++ % 256] = v;
-	} else if (off == 12) {
+	} else if (off == VIRTIO_BALLOON_CFG_POISON_VAL) {
 		dm->poison_val = v;
 		dm->poison_status = dm->status;
 	} else

@@ -55,7 +55,7 @@ struct devmodel {
 	uint8_t		 status;
 	uint8_t		 isr;
 	uint32_t	 num_pages, actual;
-	uint32_t	 poison_val, hint_cmd_id;
+	uint32_t	 poison_val;
 	uint8_t		 poison_status;	/* status when poison_val was written */
 	struct dm_queue	 q[DM_NQ];
 

@@ -1,12 +1,13 @@
 /*
- * ballonet: what the PCI transports share (private to virtio/).
+ * ballonet: what the PCI transports share.  Private to virtio/ (priv/, as
+ * lwIP's): neither drivers nor ports include it.
  */
 #ifndef BALLONET_VIRTIO_PCI_H
 #define BALLONET_VIRTIO_PCI_H
 
 #include <stdint.h>
 
-#include "virtio.h"
+#include "../virtio.h"
 
 /* PCI configuration header, type 0. */
 #define PCI_VENDOR_ID		0x00	/* 16 bits */
@@ -39,13 +40,13 @@ int virtio_pci_legacy_probe(struct virtio_dev *dev);
 
 /* The device's PCI configuration space, through the port. */
 static inline uint32_t
-pci_cfg_read(struct virtio_dev *dev, uint16_t off, int width)
+virtio_pci_cfg_read(struct virtio_dev *dev, uint16_t off, int width)
 {
 	return bn_port_pci_cfg_read(dev->os, dev->t.pci.pcidev, off, width);
 }
 
 static inline void
-pci_cfg_write(struct virtio_dev *dev, uint16_t off, int width,
+virtio_pci_cfg_write(struct virtio_dev *dev, uint16_t off, int width,
     uint32_t val)
 {
 	bn_port_pci_cfg_write(dev->os, dev->t.pci.pcidev, off, width, val);

@@ -1,13 +1,14 @@
 /*
  * ballonet: between viomb.c and viomb_feat.c, the optional parts of the
- * balloon (statistics, free page reporting).  Not for OS code.
+ * balloon (statistics, free page reporting).  Private to virtio/ (priv/,
+ * as lwIP's): not for OS code.
  */
 #ifndef BALLONET_VIOMB_FEAT_H
 #define BALLONET_VIOMB_FEAT_H
 
 #include <stdint.h>
 
-#include "viomb.h"
+#include "../viomb.h"
 
 /* How many statistics the port keeps; 0: do not negotiate STATS_VQ. */
 uint32_t viomb_stats_probe(struct viomb_softc *sc);
@@ -29,17 +30,5 @@ void	viomb_report_drain(struct viomb_softc *sc);
 
 /* After a reset: the reports the device held go back through report_done. */
 void	viomb_report_drop(struct viomb_softc *sc);
-
-/*
- * From poll (viomb_reset.c): reset and restart the device when it needs a
- * reset, lost its state, broke a queue or leaves requests unacknowledged.
- */
-void	viomb_watch(struct viomb_softc *sc);
-
-/* viomb.c: write "actual" (5.5.6), saturated to its 32 bits. */
-void	viomb_put_actual(struct viomb_softc *sc, uint64_t pages);
-
-/* viomb.c: the device config the driver writes before DRIVER_OK. */
-void	viomb_put_poison(struct viomb_softc *sc, uint32_t poison_val);
 
 #endif /* BALLONET_VIOMB_FEAT_H */
