@@ -614,6 +614,8 @@ dm_set_num_pages(struct devmodel *dm, uint32_t pages)
 	dm->old_pages = dm->num_pages;
 	dm->num_pages = pages;
 	dm->isr |= VIRTIO_ISR_CONFIG;
+	dm->regs.gen++;			/* 2.5.1: the config changed */
+	dm->regs.tear_armed = dm->tear;
 }
 
 uint64_t

@@ -6,6 +6,12 @@
  * them).  It implements struct virtio_transport_ops, so viomb_attach()
  * runs unchanged over it.
  *
+ * The driver sees the model either through its ops table directly
+ * (dm_attach(), transport "fake") or through the real pci-modern and mmio
+ * transports, whose register accesses the model serves (dm_attach_regs(),
+ * tests/harness/devregs.c): only then do the transports' own code paths,
+ * such as the config generation loop, run.
+ *
  * By default it behaves like QEMU: buffers are consumed and returned when
  * the driver notifies.  Knobs make it misbehave: hold buffers, never
  * acknowledge, return bogus used entries, refuse FEATURES_OK, ask for a
@@ -46,9 +52,34 @@ struct dm_queue {
 	unsigned	 notifies;
 };
 
+/* The registers of dm_attach_regs(): a window of fake_port's DMA area. */
+enum dm_bus {
+	DM_BUS_NONE,			/* dm_attach(): the ops table itself */
+	DM_BUS_PCI_MODERN,		/* virtio-pci capabilities, BAR 0 */
+	DM_BUS_MMIO,			/* virtio-mmio version 2 */
+};
+
+struct dm_regs {
+	enum dm_bus	 bus;
+	uint8_t		 pcicfg[256];	/* PCI configuration space, le */
+	bn_paddr_t	 pa;		/* the window */
+	uint32_t	 len;		/* its bytes */
+	uint32_t	 dfsel, gfsel;	/* feature select registers */
+	uint64_t	 gf;		/* driver features written so far */
+	uint16_t	 qsel;		/* queue select */
+	uint16_t	 qsize[DM_NQ];	/* queue size registers */
+	uint64_t	 qdesc[DM_NQ], qdriver[DM_NQ], qdevice[DM_NQ];
+	uint8_t		 gen;		/* config generation */
+	bool		 tear_armed;	/* the next num_pages read tears */
+	unsigned	 torn_reads;	/* num_pages reads that tore */
+};
+
 struct devmodel {
 	struct virtio_dev vdev;		/* first: the ops get a pointer to it */
 	struct fake_os	 os;
+	/* dm_attach_regs(): the driver's device, over a real transport. */
+	struct virtio_dev rvdev;
+	struct dm_regs	 regs;
 
 	/* Registers. */
 	uint64_t	 offered, driver_features;
@@ -66,7 +97,13 @@ struct devmodel {
 	bool		 no_ack;	/* notify consumes, never returns */
 	uint32_t	 used_len;	/* len in the used entries */
 	uint32_t	 flap_pages;	/* nonzero: num_pages reads alternate */
-	bool		 tear;		/* num_pages reads mix old and new */
+	/*
+	 * num_pages reads mix old and new: every other read over the ops
+	 * table; over dm_attach_regs(), the first read after each change,
+	 * which moves the config generation as a device does whose config
+	 * changed during the read (2.5.1).
+	 */
+	bool		 tear;
 	uint32_t	 old_pages;	/* num_pages before the last change */
 	unsigned	 reads;		/* config reads of num_pages */
 	bool		 tick;		/* each config read: the clock + 1 ms */
@@ -99,6 +136,13 @@ struct devmodel {
 struct devmodel *dm_new(uint64_t ram_pages);
 void	 dm_free(struct devmodel *dm);
 int	 dm_attach(struct devmodel *dm) BN_MUST_CHECK;
+/*
+ * Attach the driver through a real transport over the model's registers:
+ * virtio_pci_attach() or virtio_mmio_attach(), then viomb_attach().
+ */
+int	 dm_attach_regs(struct devmodel *dm, enum dm_bus bus) BN_MUST_CHECK;
+/* Undo it: viomb_detach(), virtio_detach(). */
+void	 dm_detach_regs(struct devmodel *dm);
 
 /* The test process's address of guest-physical "pa", NULL outside. */
 uint8_t	*dm_va(struct devmodel *dm, bn_paddr_t pa);

@@ -520,6 +520,14 @@ test_mmio_probe(void **state)
 	vio_write32(r + 0x000, 0x12345678);
 	assert_int_equal(virtio_mmio_attach(&d, &f->os, pa), BN_ENODEV);
 	assert_int_equal(virtio_mmio_attach(&d, &f->os, 0x10), BN_ENOMEM);
+	/* Refused windows are unmapped (the two attaches above stay mapped). */
+	assert_int_equal(f->os.maps - f->os.unmaps, 2);
+	vio_write32(r + 0x000, 0x74726976);
+	assert_int_equal(virtio_mmio_attach(&d, &f->os, pa), BN_OK);
+	assert_int_equal(f->os.maps - f->os.unmaps, 3);
+	virtio_detach(&d);
+	assert_null(d.ops);
+	assert_int_equal(f->os.maps - f->os.unmaps, 2);
 }
 
 int
