@@ -102,7 +102,8 @@ viomb_start(void)
 	guest.vdev = &viomb_vdev;
 	guest.wakeup = 1;
 	kprintf("viomb0 at %s: %s, features 0x%llx\n", guest.viomb_where,
-	    viomb_vdev.ops->name, (unsigned long long)viomb_sc.features);
+	    virtio_transport_name(&viomb_vdev),
+	    (unsigned long long)viomb_sc.features);
 	return 0;
 }
 

@@ -325,7 +325,8 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 	bn_balloon_set_host_target(&sc->balloon,
 	    virtio_config_read32(vdev, VIRTIO_BALLOON_CFG_NUM_PAGES));
 	viomb_log(sc, BN_LOG_INFO, "%s, features 0x%llx, queues %u/%u, "
-	    "%u x %u pages", vdev->ops->name, (unsigned long long)sc->features,
+	    "%u x %u pages", virtio_transport_name(vdev),
+	    (unsigned long long)sc->features,
 	    sc->inflateq.size, sc->deflateq.size, inflight, batch);
 	return BN_OK;
 

@@ -104,6 +104,13 @@ struct virtio_dev {
  * so that a driver never sees registers or the table.
  */
 
+/* The transport's name, for messages: "pci-modern", "pci-legacy", "mmio". */
+static inline const char *
+virtio_transport_name(const struct virtio_dev *d)
+{
+	return d->ops != NULL ? d->ops->name : "none";
+}
+
 /*
  * Reset the device (2.4): it forgets the features, the queues and the
  * buffers it held.  BN_ETIMEDOUT when a modern device (PCI 4.1.4.3.2,

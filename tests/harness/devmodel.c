@@ -355,6 +355,9 @@ f_reset(struct virtio_dev *d)
 	struct devmodel *dm = dm_of(d);
 	int i;
 
+	/* Status never reads back 0: the device keeps everything. */
+	if (dm->stuck_reset)
+		return BN_ETIMEDOUT;
 	forget_consumed(dm);
 	forget_unread(dm, 0);
 	forget_unread(dm, 1);

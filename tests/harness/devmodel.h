@@ -92,6 +92,7 @@ struct devmodel {
 
 	/* Misbehaviour. */
 	bool		 refuse_features_ok;	/* clear FEATURES_OK when set */
+	bool		 stuck_reset;	/* a reset never completes */
 	bool		 fixed_size;	/* legacy: a queue's size must be max */
 	bool		 hold;		/* notify does nothing */
 	bool		 no_ack;	/* notify consumes, never returns */

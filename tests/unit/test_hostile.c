@@ -482,6 +482,44 @@ test_restart_refused(void **state)
 	assert_false(dm->status & VIRTIO_STATUS_FAILED);
 }
 
+/*
+ * A device that does not complete a reset (virtio_reset(): ETIMEDOUT) may
+ * still use the rings: attach fails, and the watchdog keeps the requests
+ * in flight, giving no page back, until a later reset completes.
+ */
+static void
+test_reset_stuck(void **state)
+{
+	struct devmodel *dm = *state;
+	uint64_t n;
+
+	dm->stuck_reset = true;
+	assert_int_equal(dm_attach(dm), BN_ETIMEDOUT);
+	assert_true(fake_log_contains(&dm->os, "viomb0: device does not reset"));
+	dm->stuck_reset = false;
+	dm->no_ack = true;
+	up(dm);
+	dm_set_num_pages(dm, 3000);
+	tick(dm, 1);
+	n = bal(dm)->inflating;
+	assert_true(n > 0);
+	dm_needs_reset(dm);
+	dm->stuck_reset = true;
+	tick(dm, 1);
+	assert_true(fake_log_contains(&dm->os,
+	    "device reset failed: Operation timed out"));
+	assert_int_equal(bal(dm)->inflating, n);	/* still the device's */
+	assert_int_equal(bal(dm)->stats.aborted, 0);
+	assert_int_equal(dm->os.nheld, n);
+	ticks(dm, 5, 100);				/* within the backoff */
+	assert_int_equal(bal(dm)->inflating, n);
+	dm->stuck_reset = false;
+	dm->no_ack = false;
+	ticks(dm, 20, 100);
+	assert_int_equal(bal(dm)->stats.aborted, n);
+	assert_settled(dm, 3000);
+}
+
 /* Detaching with requests in flight: the inflate pages come back. */
 static void
 test_detach_in_flight(void **state)
@@ -589,6 +627,7 @@ main(void)
 		T(test_used_ring_corrupted),
 		T(test_reset_storm),
 		T(test_restart_refused),
+		T(test_reset_stuck),
 		T(test_detach_in_flight),
 		T(test_page_alloc_fails_everywhere),
 		T(test_dma_alloc_fails_everywhere),

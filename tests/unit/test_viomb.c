@@ -498,7 +498,7 @@ test_mmio_probe(void **state)
 	assert_int_equal(virtio_mmio_attach(&d, &f->os, pa), BN_OK);
 	assert_true(d.modern);
 	assert_int_equal(d.device_id, VIRTIO_ID_BALLOON);
-	assert_string_equal(d.ops->name, "mmio");
+	assert_string_equal(virtio_transport_name(&d), "mmio");
 	assert_int_equal(virtio_config_read32(&d, 0), 4242);
 	assert_int_equal(virtio_get_features(&d), 0x100000001ull);
 	virtio_config_write32(&d, VIRTIO_BALLOON_CFG_ACTUAL, 77);
