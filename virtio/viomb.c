@@ -213,7 +213,7 @@ viomb_limits(struct viomb_softc *sc, const struct viomb_config *cfg,
 	    BN_INFLIGHT_MAX;
 	if (*batch > BN_BATCH_MAX || *inflight > BN_INFLIGHT_MAX) {
 		viomb_log(sc, BN_LOG_ERR, "batch %u or inflight %u too large",
-		    *batch, *inflight);
+		    (unsigned)*batch, (unsigned)*inflight);
 		return BN_EINVAL;
 	}
 	if (*inflight > sc->inflateq.size)
@@ -327,7 +327,8 @@ viomb_attach(struct viomb_softc *sc, struct virtio_dev *vdev,
 	viomb_log(sc, BN_LOG_INFO, "%s, features 0x%llx, queues %u/%u, "
 	    "%u x %u pages", virtio_transport_name(vdev),
 	    (unsigned long long)sc->features,
-	    sc->inflateq.size, sc->deflateq.size, inflight, batch);
+	    sc->inflateq.size, sc->deflateq.size, (unsigned)inflight,
+	    (unsigned)batch);
 	return BN_OK;
 
 fail:
@@ -428,7 +429,7 @@ viomb_check_errors(struct viomb_softc *sc)
 	if (total == sc->errors_said)
 		return;
 	viomb_log(sc, BN_LOG_ERR, "device returned %u bogus buffers%s",
-	    total - sc->errors_said,
+	    (unsigned)(total - sc->errors_said),
 	    sc->inflateq.broken || sc->deflateq.broken ||
 	    sc->statsq.broken || sc->reportq.broken ?
 	    "; queue stopped" : "");

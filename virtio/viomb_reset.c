@@ -124,5 +124,6 @@ viomb_reset_watchdog(struct viomb_softc *sc)
 	}
 	virtio_fail(sc->vdev);
 	bn_balloon_log(&sc->balloon, BN_LOG_ERR, "device reset failed: %s; "
-	    "next attempt in %u ms", bn_strerror(error), sc->reset_backoff_ms);
+	    "next attempt in %u ms", bn_strerror(error),
+	    (unsigned)sc->reset_backoff_ms);
 }
