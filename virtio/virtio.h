@@ -194,7 +194,8 @@ virtio_queue_max(struct virtio_dev *d, uint16_t idx)
 /*
  * Give the device queue "idx" of "size" descriptors at these device
  * addresses (from bn_port_dma_alloc()) and enable it.  EINVAL for a size
- * of 0 or above virtio_queue_max(), and on legacy PCI for a size other
+ * of 0 or above virtio_queue_max(), on modern PCI for an index of
+ * VIRTIO_QUEUES_MAX or more, and on legacy PCI for a size other
  * than the maximum (it cannot shrink a queue) or rings not in the legacy
  * layout (2.7.2; MMIO version 1 needs the layout, not the size).  ERANGE
  * when a legacy queue lies beyond the 32-bit frame number it is given by,
