@@ -65,6 +65,12 @@ zero_skipped(void)
 }
 
 static uint64_t
+idle_zeroed(void)
+{
+	return pmem.idle_zeroed;
+}
+
+static uint64_t
 zero_always(void)
 {
 	return pmem.zero_always != 0;
@@ -89,6 +95,7 @@ static const struct {
 	{ "vm.poison_val", poison_val },	/* what freed pages hold */
 	{ "vm.stats.zeroed_pages", zeroed_pages },	/* by the balloon */
 	{ "vm.stats.zero_skipped", zero_skipped },	/* held no data */
+	{ "vm.stats.idle_zeroed_pages", idle_zeroed },	/* ahead of time */
 	{ "vm.zero_always", zero_always },	/* 1: boot option zero= */
 	{ "vm.warm_boot", warm_boot },		/* 1: every page was dirty */
 };

@@ -22,6 +22,7 @@
 #include "trap.h"
 #include "wave.h"
 #include "xen.h"
+#include "zpage.h"
 
 #define POLL_MS		1000	/* run the engine at least this often */
 
@@ -200,7 +201,10 @@ main_loop(void)
 			continue;
 		}
 		wave_poll(now);		/* the policy benchmark's demand */
-		reporting_poll(now);	/* idle time: free page reporting */
+		/* Idle time: zero freed pages, then report the clean chunks. */
+		if (zpage_idle())
+			continue;
+		reporting_poll(now);
 		idle();
 	}
 }

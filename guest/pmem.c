@@ -15,6 +15,7 @@
 #include "multiboot.h"
 #include "pmem.h"
 #include "reporting.h"
+#include "zpage.h"
 
 #define LOW_LIMIT	(1ull << 20)	/* BIOS data, option ROMs: left alone */
 #define MIB		(1ull << 20)
@@ -404,6 +405,7 @@ pmem_free(uint64_t pa)
 	pmem.map[pfn / 64] |= 1ull << (pfn & 63);
 	pmem.free_pages++;
 	pmem_mark_dirty(pfn);	/* for free page reporting */
+	zpage_freed(pfn);	/* to zero in idle time */
 	if (pfn / 64 < pmem.cursor)
 		pmem.cursor = pfn / 64;
 }

@@ -58,6 +58,7 @@ struct pmem {
 	int		 zero_always;
 	uint64_t	 zeroed;	/* balloon pages zeroed (port.c) */
 	uint64_t	 zero_skipped;	/* balloon pages known to hold no data */
+	uint64_t	 idle_zeroed;	/* free pages zeroed in idle (zpage.c) */
 };
 
 extern struct pmem pmem;

@@ -1,5 +1,6 @@
 /*
- * Zeroing balloon pages, and the pre-zeroed pool of `bench pool`.
+ * Zeroing balloon pages: in idle time, on their way out, and the
+ * pre-zeroed pool of `bench pool`.
  *
  * Under TCG, `rep stosq` costs about a translated block per iteration;
  * plain unrolled stores run at several times its speed.  Reading first is
@@ -14,6 +15,7 @@
 #include <stdint.h>
 
 #include "pmem.h"
+#include "reporting.h"
 #include "zpage.h"
 
 /* Keep the compiler from turning the store loop into a memset call. */
@@ -29,6 +31,13 @@ struct zpool {
 };
 
 static struct zpool zpool;
+
+/* Idle zeroing: 2 MiB chunks holding a page freed since they were done. */
+static struct {
+	uint64_t	pending[CHUNKS_MAX / 64];	/* 1 bit per chunk */
+	uint64_t	npending;	/* bits set in pending */
+	uint64_t	cursor;		/* word of pending to look at first */
+} zidle;
 
 bool
 zpage_is_zero(uint64_t pa)
@@ -165,4 +174,69 @@ void
 zpage_forget(uint64_t pa)
 {
 	(void)zpage_prezeroed(pa);
+}
+
+void
+zpage_freed(uint64_t pfn)
+{
+	uint64_t c = pfn >> CHUNK_SHIFT, bit = 1ull << (c % 64);
+
+	if (c >= CHUNKS_MAX || (zidle.pending[c / 64] & bit) != 0)
+		return;
+	zidle.pending[c / 64] |= bit;
+	zidle.npending++;
+}
+
+/*
+ * Poisoning: free pages must keep poison_val, and they hold no guest data
+ * anyway.  zero=always: every page is zeroed as it leaves, and only then.
+ */
+static bool
+idle_zeroing_on(void)
+{
+	return !pmem.poison && !pmem.zero_always;
+}
+
+/* Zero the free, dirty frames of chunk "c" and mark them clean. */
+static void
+zero_chunk(uint64_t c)
+{
+	uint64_t w = c * (CHUNK_PAGES / 64), end = w + CHUNK_PAGES / 64;
+	uint64_t bits, bit;
+
+	if (end > pmem.nwords)
+		end = pmem.nwords;
+	for (; w < end; w++) {
+		bits = pmem.map[w] & ~pmem.clean[w];
+		while (bits != 0) {
+			bit = (uint64_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			zpage_zero((w * 64 + bit) << PAGE_SHIFT);
+			pmem.clean[w] |= 1ull << bit;
+			pmem.idle_zeroed++;
+		}
+	}
+}
+
+bool
+zpage_idle(void)
+{
+	uint64_t words = CHUNKS_MAX / 64, i, w, c;
+
+	if (zidle.npending == 0)
+		return false;
+	for (i = 0; i < words; i++) {
+		w = (zidle.cursor + i) % words;
+		if (zidle.pending[w] == 0)
+			continue;
+		c = w * 64 + (uint64_t)__builtin_ctzll(zidle.pending[w]);
+		zidle.pending[w] &= zidle.pending[w] - 1;
+		zidle.npending--;
+		zidle.cursor = w;
+		if (idle_zeroing_on())
+			zero_chunk(c);
+		return true;
+	}
+	zidle.npending = 0;	/* not reached: the count and bits agree */
+	return false;
 }
