@@ -390,38 +390,48 @@ pmem_set_poison(uint8_t byte)
 	pmem.poison = 1;
 }
 
-void
-pmem_free(uint64_t pa)
+/* Back into the allocator; false, and a message, for a bad free. */
+static bool
+free_frame(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
 	if (pa == 0 || (pa & (PAGE_SIZE - 1)) != 0 || pfn >= pmem.max_pfn ||
 	    is_free(pfn)) {
 		kprintf("pmem: bad free of 0x%llx\n", (unsigned long long)pa);
-		return;
+		return false;
 	}
 	if (pmem.poison)
 		pmem_fill(pa, pmem.poison_val);
 	pmem.map[pfn / 64] |= 1ull << (pfn & 63);
 	pmem.free_pages++;
-	pmem_mark_dirty(pfn);	/* for free page reporting */
-	zpage_freed(pfn);	/* to zero in idle time */
 	if (pfn / 64 < pmem.cursor)
 		pmem.cursor = pfn / 64;
+	return true;
+}
+
+void
+pmem_free(uint64_t pa)
+{
+	uint64_t pfn = pa >> PAGE_SHIFT;
+
+	if (!free_frame(pa))
+		return;
+	pmem_mark_dirty(pfn);	/* for free page reporting */
+	zpage_freed(pfn);	/* to zero in idle time */
 }
 
 /*
  * A balloon page comes back: it holds no guest data (include/ballonet/
- * port.h, bn_port_page_free()).  Poisoning leaves that true.
+ * port.h, bn_port_page_free()).  Poisoning leaves that true.  Neither
+ * reported again (the host has just given it back, unbacked) nor zeroed
+ * in idle time.
  */
 void
 pmem_free_clean(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
-	bool ok = pa != 0 && (pa & (PAGE_SIZE - 1)) == 0 &&
-	    pfn < pmem.max_pfn && !is_free(pfn);
 
-	pmem_free(pa);		/* a bad free: it says so */
-	if (ok)
+	if (free_frame(pa))
 		pmem.clean[pfn / 64] |= 1ull << (pfn & 63);
 }
