@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """make bench: ballonet's reference guest against Debian's Linux driver.
 
-    python3 bench/run.py [--config full|tiny] [--runs N] [--out DIR]
-                         [--guests ours,limit,linux] [--no-plot]
+    python3 bench/run.py [--config full|1g|tiny] [--runs N] [--out DIR]
+                         [--guests ours,limit,linux] [--idle S]
+                         [--no-plot]
 
 Boots, under the same QEMU (TCG, q35, virtio-balloon-pci) with the same
-memory, one guest after the other, several times each:
+memory, one guest after the other, several times each, in each case of
+the configuration: a RAM size, the size to balloon down to, and the
+balloon device's properties (the "rep" cases turn on free page
+reporting, which both guests' drivers use):
 
   ours    build/ballonet-guest.elf (BALLONET_GUEST overrides it);
   limit   the same guest after `bench pool`: the pages it will inflate are
@@ -16,11 +20,20 @@ memory, one guest after the other, several times each:
 
 Each boot measures, in this order:
   reaction  QMP `balloon` sent -> first change of query-balloon's actual;
-  inflate   QMP `balloon` sent -> actual at the low size (full -> low);
+  inflate   QMP `balloon` sent -> actual at the low size (full -> low),
+            from a freshly booted guest;
   deflate   the way back (low -> full);
-  reclaim   the guest dirties its memory and frees it, then inflates again:
-            QEMU's RSS drop per MiB ballooned;
+  dirty     the guest dirties DIRTY MiB and frees it (ours: `mem touch`
+            and `mem free`; Linux: a file in tmpfs, written and removed),
+            stays idle for --idle seconds (5), then inflates and deflates
+            again, timed the same way;
+  reclaim   QEMU's RSS drop from just after the dirtying to the end of the
+            dirty inflate, per MiB dirtied;
   memory    the driver's own memory per ballooned page.
+
+Every timed resize also records the CPU time the QEMU process (its vCPU
+thread runs the guest, so guest and device work both count) used
+meanwhile, per MiB moved: steadier than wall time on a shared machine.
 
 Writes DIR/runs.csv (every run), DIR/summary.csv (medians), DIR/table.txt
 (the table printed at the end), DIR/machine.txt and, with gnuplot,
@@ -50,25 +63,43 @@ LINUX_MODULES = ("virtio_ring", "virtio", "virtio_pci_legacy_dev",
                  "virtio_pci_modern_dev", "virtio_pci", "virtio_balloon")
 LINUX_READY = "bench: ready"
 TIMEOUT = 600       # seconds for any one state change under TCG
+# Idle time between dirtying and inflating: more than the 2 s both
+# guests wait before they report free pages.
+IDLE_S = 5.0
+REPORTING = ",free-page-reporting=on"
 
-# name -> (runs, [(scenario, RAM MiB, low MiB, reclaim?)])
+# name -> (runs, [(case, RAM MiB, low MiB, MiB dirtied or 0, device
+# properties)])
 CONFIGS = {
-    "full": (3, [("1G", 1024, 256, True), ("4G", 4096, 512, False)]),
-    "1g": (3, [("1G", 1024, 256, True)]),
-    "tiny": (1, [("tiny", 256, 128, True)]),
+    "full": (3, [("1G", 1024, 256, 700, ""),
+                 ("1G-rep", 1024, 256, 700, REPORTING),
+                 ("4G", 4096, 512, 0, "")]),
+    "1g": (3, [("1G", 1024, 256, 700, ""),
+               ("1G-rep", 1024, 256, 700, REPORTING)]),
+    "tiny": (1, [("tiny", 256, 128, 100, REPORTING)]),
 }
 
-METRICS = (  # key, label, unit, better
+# The table's rows and summary.csv's: key, label, unit, better.  The
+# inflate, deflate and dirty keys get their direction and sizes in the
+# label.  runs.csv has these and RUN_FIELDS.
+METRICS = (
     ("reaction_ms", "reaction", "ms", "lower"),
-    ("inflate_s", "inflate", "s", "lower"),
     ("inflate_mibs", "inflate", "MiB/s", "higher"),
-    ("inflate_cpu_s", "inflate QEMU CPU", "s", "lower"),
-    ("deflate_s", "deflate", "s", "lower"),
+    ("inflate_cpu_ms_mib", "inflate, QEMU CPU per MiB", "ms", "lower"),
     ("deflate_mibs", "deflate", "MiB/s", "higher"),
-    ("deflate_cpu_s", "deflate QEMU CPU", "s", "lower"),
-    ("reclaim_pct", "RSS reclaimed per MiB ballooned", "%", "higher"),
+    ("deflate_cpu_ms_mib", "deflate, QEMU CPU per MiB", "ms", "lower"),
+    ("dirty_inflate_mibs", "dirty inflate", "MiB/s", "higher"),
+    ("dirty_inflate_cpu_ms_mib", "dirty inflate, QEMU CPU per MiB", "ms",
+     "lower"),
+    ("dirty_deflate_mibs", "dirty deflate", "MiB/s", "higher"),
+    ("dirty_deflate_cpu_ms_mib", "dirty deflate, QEMU CPU per MiB", "ms",
+     "lower"),
+    ("reclaim_pct", "RSS returned per MiB dirtied", "%", "higher"),
     ("mem_bytes_per_page", "driver memory per ballooned page", "B", "lower"),
 )
+RUN_FIELDS = ("inflate_s", "inflate_cpu_s", "deflate_s", "deflate_cpu_s",
+              "dirty_inflate_s", "dirty_inflate_cpu_s", "dirty_deflate_s",
+              "dirty_deflate_cpu_s", "dirtied_mib")
 
 
 # --- the guests -------------------------------------------------------
@@ -82,9 +113,10 @@ class Ours:
     def __init__(self, kernel=None):
         self.kernel = kernel or harness.GUEST
 
-    def vm(self, memory):
-        return Vm(memory="%dM" % memory, transport="pci", kernel=self.kernel,
-                  lifetime=3600, timeout=60)
+    def vm(self, memory, props):
+        return Vm(memory="%dM" % memory, transport="none",
+                  kernel=self.kernel, extra=device(props), lifetime=3600,
+                  timeout=60)
 
     def boot(self, vm):
         vm.boot(timeout=TIMEOUT)
@@ -93,7 +125,10 @@ class Ours:
         """Called just before the clock starts."""
 
     def dirty(self, vm, mib):
-        vm.shell.run("mem touch %dM" % mib, timeout=TIMEOUT)
+        out = vm.shell.run("mem touch %dM" % mib, timeout=TIMEOUT)
+        if not out or not out[0].startswith("mem: touched %d pages" %
+                                            (mib * MiB // PAGE)):
+            raise harness.HarnessError("mem touch: %r" % (out,))
         vm.shell.run("mem free", timeout=TIMEOUT)
 
     def driver_bytes(self, vm):
@@ -135,11 +170,12 @@ class Linux:
     def __init__(self):
         self.kernel, self.initrd = build_linux_initramfs()
 
-    def vm(self, memory):
-        return Vm(memory="%dM" % memory, transport="pci",
+    def vm(self, memory, props):
+        return Vm(memory="%dM" % memory, transport="none",
                   kernel=self.kernel,
                   append="console=ttyS0 panic=-1 quiet",
-                  extra=["-initrd", self.initrd], lifetime=3600, timeout=60)
+                  extra=["-initrd", self.initrd] + device(props),
+                  lifetime=3600, timeout=60)
 
     def boot(self, vm):
         vm.shell.READY = LINUX_READY
@@ -150,10 +186,17 @@ class Linux:
         pass
 
     def dirty(self, vm, mib):
-        # dd's buffer is written whole by the read from /dev/zero, then
-        # freed when dd exits.
-        vm.shell.run("dd if=/dev/zero of=/dev/null bs=%dM count=1" % mib,
-                     timeout=TIMEOUT)
+        # A file in tmpfs: page cache, written whole, freed by the rm.
+        # Short commands: the harness matches their echo, which the
+        # terminal would wrap at 80 columns.
+        cmds = ["mkdir -p /mnt",
+                "mount -t tmpfs -o size=%dm bench /mnt" % (mib + 16),
+                "dd if=/dev/zero of=/mnt/d bs=1M count=%d" % mib,
+                "rm /mnt/d && umount /mnt && echo dirtied"]
+        for c in cmds:
+            out = vm.shell.run(c, timeout=TIMEOUT)
+        if out != ["dirtied"]:
+            raise harness.HarnessError("tmpfs dirtying: %r" % (out,))
 
     def driver_bytes(self, vm):
         """Module memory (measured) plus its kmalloc'ed state (estimated).
@@ -235,6 +278,12 @@ def build_linux_initramfs():
 
 # --- one boot ---------------------------------------------------------
 
+def device(props):
+    """QEMU arguments: q35, virtio-balloon-pci with properties `props`."""
+    return ["-machine", "q35", "-device",
+            "virtio-balloon-pci,id=balloon0" + props]
+
+
 def cpu_seconds(pid):
     """User + system CPU time of all of QEMU's threads so far."""
     with open("/proc/%d/stat" % pid) as f:
@@ -267,32 +316,41 @@ def resize(vm, frm, to):
         time.sleep(0.002 if first is None else 0.01)
 
 
-def one_run(guest, scenario, ram, low, reclaim):
+def timed(vm, r, prefix, frm, to):
+    """One timed resize into r[prefix + "_s"], "_mibs", "_cpu_*"."""
+    moved = abs(frm - to)
+    first, total = resize(vm, frm, to)
+    r[prefix + "_s"] = total
+    r[prefix + "_mibs"] = moved / total
+    r[prefix + "_cpu_s"] = vm.cpu
+    r[prefix + "_cpu_ms_mib"] = vm.cpu * 1000 / moved
+    return first
+
+
+def one_run(guest, ram, low, dirty, props, idle):
     moved = ram - low
     r = {}
-    with guest.vm(ram) as vm:
+    with guest.vm(ram, props) as vm:
         guest.boot(vm)
         # Let the guest finish what boot left (Linux: deferred work).
         time.sleep(1.0)
         guest.prepare(vm, moved * MiB // PAGE)
-        first, total = resize(vm, ram, low)
-        r["reaction_ms"] = first * 1000
-        r["inflate_s"] = total
-        r["inflate_mibs"] = moved / total
-        r["inflate_cpu_s"] = vm.cpu
-        _, total = resize(vm, low, ram)
-        r["deflate_s"] = total
-        r["deflate_mibs"] = moved / total
-        r["deflate_cpu_s"] = vm.cpu
-        if reclaim and not guest.pool:
-            # Dirty everything that will be ballooned and a little more.
-            guest.dirty(vm, moved + min(64, low // 4))
+        r["reaction_ms"] = timed(vm, r, "inflate", ram, low) * 1000
+        timed(vm, r, "deflate", low, ram)
+        if dirty:
             rss0 = vm.rss()
-            vm.balloon(low * MiB)
-            vm.wait_logical(low * MiB, TIMEOUT)
+            guest.dirty(vm, dirty)
+            rss1 = vm.rss()
+            # A guest that ran something is usually idle for a while
+            # before the host balloons it: both guests get the same.
+            time.sleep(idle)
+            guest.prepare(vm, moved * MiB // PAGE)
+            timed(vm, r, "dirty_inflate", ram, low)
             # QEMU discards synchronously; give RSS accounting a moment.
             time.sleep(0.5)
-            r["reclaim_pct"] = (rss0 - vm.rss()) / (moved * MiB) * 100
+            r["dirtied_mib"] = (rss1 - rss0) / MiB
+            r["reclaim_pct"] = (rss1 - vm.rss()) / (dirty * MiB) * 100
+            timed(vm, r, "dirty_deflate", low, ram)
         mem = guest.driver_bytes(vm)
         if mem is not None:
             r["mem_bytes_per_page"] = mem / (moved * MiB / PAGE)
@@ -323,14 +381,14 @@ def ratio(a, b):
 
 
 def label(key, text, unit, ram, low):
-    if key.startswith(("inflate", "reaction")):
+    if key.startswith(("inflate", "reaction", "dirty_inflate")):
         text += " %d->%d MiB" % (ram, low)
-    elif key.startswith("deflate"):
+    elif key.startswith(("deflate", "dirty_deflate")):
         text += " %d->%d MiB" % (low, ram)
     return "%s (%s)" % (text, unit)
 
 
-ROW = "%-5s %-44s %8s %8s %8s %10s %10s"
+ROW = "%-6s %-50s %8s %8s %8s %10s %10s"
 
 
 def table(rows, scenarios, guests):
@@ -339,7 +397,7 @@ def table(rows, scenarios, guests):
                   "ours/linux", "ours/limit")
     lines = [head, "-" * len(head)]
     summary = []
-    for sc, ram, low, _ in scenarios:
+    for sc, ram, low, *_ in scenarios:
         for key, text, unit, better in METRICS:
             m = {g: median(rows, g, sc, key) for g in guests}
             if all(v is None for v in m.values()):
@@ -361,8 +419,9 @@ def chart_data(path, summary):
     with open(path, "w") as f:
         f.write("# case ours linux limit (MiB/s)\n")
         for s in summary:
-            if s["metric"] in ("inflate_mibs", "deflate_mibs"):
-                f.write("\"%s %s\" %s\n" % (s["scenario"], s["metric"][:7],
+            if s["metric"].endswith("flate_mibs"):
+                f.write("\"%s %s\" %s\n" % (s["scenario"],
+                                            s["metric"][:-5].replace("_", " "),
                                             " ".join(fmt(s[g]) if s[g]
                                                      is not None else "0"
                                                      for g in ("ours",
@@ -384,14 +443,17 @@ def machine(args, started_load):
                 break
     qemu = subprocess.run([harness.QEMU, "--version"], capture_output=True,
                           text=True).stdout.splitlines()[0]
+    cases = "; ".join("%s: %s" % (sc, " ".join(device(props)))
+                      for sc, _, _, _, props in CONFIGS[args.config][1])
     return ("date: %s\nhost: %s %s, %d CPUs (%s), %d MiB\nqemu: %s, "
-            "accel %s\nconfig: %s, %d runs\nload average: %s at start, "
-            "%s at end\n" % (
+            "accel %s\ncases: %s\nconfig: %s, %d runs, idle %g s before "
+            "the dirty inflate\nload average: %s at start, %s at end\n" % (
                 time.strftime("%Y-%m-%d %H:%M:%S"), platform.system(),
                 platform.release(), os.cpu_count(), cpu,
                 os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") //
                 MiB, qemu, os.environ.get("BALLONET_ACCEL", "tcg"),
-                args.config, args.runs, started_load, load()))
+                cases, args.config, args.runs, args.idle,
+                started_load, load()))
 
 
 def write_csv(path, rows, fields):
@@ -419,6 +481,8 @@ def main():
     ap.add_argument("--guests", default="ours,limit,linux",
                     help="comma-separated; NAME=ELF adds a variant of ours "
                     "(e.g. base=/tmp/old/ballonet-guest.elf)")
+    ap.add_argument("--idle", type=float, default=IDLE_S,
+                    help="seconds between dirtying and the dirty inflate")
     ap.add_argument("--no-plot", action="store_true")
     args = ap.parse_args()
     runs, scenarios = CONFIGS[args.config]
@@ -436,10 +500,10 @@ def main():
     print("bench: %s, %d runs, load %s" % (args.config, args.runs, started),
           flush=True)
     rows = []
-    for sc, ram, low, reclaim in scenarios:
+    for sc, ram, low, dirty, props in scenarios:
         for i in range(args.runs):
             for g in guests:   # interleaved, so that load hits all alike
-                r = one_run(g, sc, ram, low, reclaim)
+                r = one_run(g, ram, low, dirty, props, args.idle)
                 r.update(guest=g.name, scenario=sc, run=i + 1, ram_mib=ram,
                          low_mib=low, load=load())
                 rows.append(r)
@@ -447,7 +511,7 @@ def main():
                     "%s %s" % (k, fmt(r[k])) for k, *_ in METRICS if k in r)),
                     flush=True)
     fields = ["scenario", "guest", "run", "ram_mib", "low_mib", "load"] + [
-        k for k, *_ in METRICS]
+        k for k, *_ in METRICS] + list(RUN_FIELDS)
     write_csv(os.path.join(args.out, "runs.csv"), rows, fields)
     text, summary = table(rows, scenarios, names)
     write_csv(os.path.join(args.out, "summary.csv"), summary,
