@@ -1,6 +1,7 @@
 # ballonet: memory ballooning for virtual machines.
 #
 #   make          build the reference guest, the host tool and the unit tests
+#   make daemon   build/ballonetd, the policy daemon (daemon/)
 #   make check    install what is missing, run every test suite
 #   make fuzz     run each fuzz target FUZZ_SECONDS (60) and keep new inputs
 #   make demo     install what is missing, boot a guest, balloon it down and up
@@ -49,6 +50,22 @@ UNIT_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(UNIT_LIB_SRCS))
 CLI_SRCS	:= $(wildcard host/*.c)
 CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS))
 
+# ballonetd (daemon/): the CLI's QMP client, run directory and sizes are
+# linked in, not copied.  The libvirt backend is built when its source is
+# there, else backend_none.c makes --connect say it is not built.
+DAEMON_LIBVIRT	:= $(if $(wildcard daemon/backend_libvirt.c),daemon/backend_libvirt.c,daemon/backend_none.c)
+DAEMON_SRCS	:= $(filter-out daemon/backend_libvirt.c daemon/backend_none.c, \
+		   $(wildcard daemon/*.c)) $(DAEMON_LIBVIRT) \
+		   host/qmp.c host/rundir.c host/size.c
+DAEMON_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(DAEMON_SRCS))
+DAEMON_LIBS	:= -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
+		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),-lvirt)
+# The policies and collection are pure: their unit tests link them alone.
+POLICY_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(wildcard daemon/policy*.c) \
+		   daemon/collect.c)
+POLICY_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
+		   $(wildcard tests/unit/test_policy*.c))
+
 # Fuzz targets (tests/fuzz/fuzz_*.c): libFuzzer from Debian's clang, with
 # ASan and UBSan; their corpora are in tests/fuzz/corpus/TARGET/.
 FUZZ_CC		?= clang
@@ -65,7 +82,7 @@ FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
 		   guest/cmd_sysctl.c guest/cmd_mem.c guest/wave.c \
 		   tests/fuzz/guest_stubs.c)
 
-.PHONY: all guest cli unit deps check check-xen demo interop bench clean fuzzers fuzz
+.PHONY: all guest cli daemon unit deps check check-xen demo interop bench clean fuzzers fuzz
 all: guest cli unit
 
 guest: $(BUILD)/ballonet-guest.elf
@@ -91,6 +108,11 @@ cli: $(if $(CLI_SRCS),$(BUILD)/ballonet)
 
 $(BUILD)/ballonet: $(CLI_OBJS)
 	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ -ljansson
+
+daemon: $(BUILD)/ballonetd
+
+$(BUILD)/ballonetd: $(DAEMON_OBJS)
+	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ $(DAEMON_LIBS)
 
 unit: $(UNIT_BINS)
 
@@ -129,9 +151,15 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)
 
+$(POLICY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka -lm \
+	    $(HOST_LDFLAGS)
+
+$(BUILD)/host-obj/daemon/%.o: HOST_INC := -Idaemon -Ihost
 $(BUILD)/host-obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -MP -c -o $@ $<
+	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness $(HOST_INC) -MMD -MP -c -o $@ $<
 
 fuzzers: $(FUZZ_BINS)
 
