@@ -83,7 +83,7 @@ FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
 		   tests/fuzz/guest_stubs.c)
 
 .PHONY: all guest cli daemon unit deps check check-xen demo interop bench clean fuzzers fuzz
-all: guest cli unit
+all: guest cli daemon unit
 
 guest: $(BUILD)/ballonet-guest.elf
 

@@ -2,6 +2,7 @@
 # Install the Debian packages ballonet needs to build and test, when missing.
 set -e
 PKGS="gcc make binutils python3 qemu-system-x86 libcmocka-dev libjansson-dev pkg-config mandoc
+      libconfig-dev libsystemd-dev libmicrohttpd-dev
       clang libclang-rt-14-dev"  # clang and libFuzzer: make fuzz, make check
 missing=""
 for p in $PKGS; do
