@@ -406,8 +406,11 @@ views(struct daemon *d)
 		v->pv.excluded = !v->have_sample || v->status != BK_OK ||
 		    v->max <= 0;
 		why = v->have_sample ? collect_stats_problem(&c, &v->s) : "";
+		/* Said once, however the nonsense changes from report to
+		   report, until the statistics are usable again. */
 		if (v->have_sample && *why != '\0' && v->s.stats_time > 0 &&
-		    strcmp(why, "statistics are stale") != 0) {
+		    strcmp(why, "statistics are stale") != 0 &&
+		    strncmp(v->problem, "statistics unusable", 19) != 0) {
 			char msg[BK_ERR_MAX];
 			snprintf(msg, sizeof(msg), "statistics unusable: %s", why);
 			problem(v, msg);

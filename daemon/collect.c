@@ -118,8 +118,6 @@ collect_stats_problem(const struct collect_ctx *c, const struct bk_sample *s)
 		return "free or available above total";
 	if (s->memory > 0 && s->total > s->memory + s->memory / 8 + SLACK)
 		return "total above the VM's RAM";
-	if (s->actual > 0 && s->free > s->actual + SLACK)
-		return "free above the balloon's actual";
 	if (s->caches > s->total)
 		return "caches above total";
 	return "";

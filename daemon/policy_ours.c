@@ -151,6 +151,12 @@ want_of(const struct pol_params *p, const struct pol_host *h,
 		int64_t step = (int64_t)(p->grow_frac * (double)cur);
 		if (step < p->grow_min)
 			step = p->grow_min;
+		/* Grow from the last target once the balloon got there; until
+		   then the guest is still receiving the last growth. */
+		if (t->target > 0 && cur + SLACK < t->target)
+			step = t->target - cur;
+		else if (t->target > cur)
+			cur = t->target;
 		if (want < cur + step)
 			want = cur + step;
 		want = pol_clamp(want, v->min, v->max);
@@ -217,11 +223,13 @@ ours_run(const struct pol_params *p, const struct pol_host *h,
 		for (size_t i = 0; i < n; i++) {
 			if (!w[i].on || w[i].lo >= w[i].want)
 				continue;
-			pol_reason(&out[i], "%s; budget: %lld of %lld MiB (rho "
-			    "%.3g)", vms[i].short_mem ? "short" : "budget",
+			pol_reason(&out[i], "%sbudget: %lld of the %lld MiB it "
+			    "wants (rho %.3g per MiB)", vms[i].short_mem ?
+			    "short of memory; " : "",
 			    (long long)(w[i].lo / MIB),
 			    (long long)(w[i].want / MIB),
-			    rho(vms[i].shares, w[i].active, w[i].lo, k) * MIB);
+			    rho(vms[i].shares, w[i].active, w[i].lo, k) *
+			    (double)MIB);
 			w[i].want = w[i].lo;
 		}
 	}
