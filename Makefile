@@ -62,7 +62,7 @@ DAEMON_LIBS	:= -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
 		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),-lvirt)
 # The policies and collection are pure: their unit tests link them alone.
 POLICY_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(wildcard daemon/policy*.c) \
-		   daemon/collect.c)
+		   daemon/collect.c daemon/config.c host/size.c)
 POLICY_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
 		   $(wildcard tests/unit/test_policy*.c))
 
@@ -153,7 +153,7 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 
 $(POLICY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS)
 	@mkdir -p $(dir $@)
-	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka -lm \
+	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka -lconfig -lm \
 	    $(HOST_LDFLAGS)
 
 $(BUILD)/host-obj/daemon/%.o: HOST_INC := -Idaemon -Ihost
