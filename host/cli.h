@@ -50,6 +50,7 @@ int cmd_set(const struct verb *verb, int argc, char **argv);
 int cmd_info(const struct verb *verb, int argc, char **argv);
 int cmd_watch(const struct verb *verb, int argc, char **argv);
 int cmd_stats(const struct verb *verb, int argc, char **argv);
+int cmd_top(const struct verb *verb, int argc, char **argv);
 
 /* Print "ballonet: MESSAGE" on stderr and return CODE. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

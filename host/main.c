@@ -24,6 +24,7 @@ static const struct verb verbs[] = {
 	{ "info",       cmd_info,       "show RAM, target, actual, balloon and RSS" },
 	{ "watch",      cmd_watch,      "print balloon changes as they happen" },
 	{ "stats",      cmd_stats,      "show the guest's memory statistics" },
+	{ "top",        cmd_top,        "show what ballonetd does, live" },
 };
 
 #define NVERBS	(sizeof(verbs) / sizeof(verbs[0]))
