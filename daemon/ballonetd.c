@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -492,8 +493,10 @@ step(struct daemon *d)
 
 	if (d->backend_down && now_ms() < d->retry_ms)
 		return d->retry_ms - now_ms();
-	if (reconcile(d) != 0)
+	if (reconcile(d) != 0) {
+		metrics_publish(daemon_metrics(d));	/* the failures count */
 		return d->retry_ms - now_ms();
+	}
 	sample_all(d);
 	collect_host("/proc", &d->host);
 	d->host.budget = d->conf.budget;
@@ -717,8 +720,15 @@ detach(void)
 	}
 	close(p[0]);
 	setsid();
-	if (chdir("/") != 0)
+	/* From now on failures go to the log (dlog), not to our caller. */
+	int null = open("/dev/null", O_RDWR);
+	if (chdir("/") != 0 || null < 0)
 		_exit(D_EXIT_LOCAL);
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 	return p[1];
 }
 
@@ -808,6 +818,10 @@ main(int argc, char **argv)
 
 	d.config_path = config != NULL ? config :
 	    access(DEFAULT_CONFIG, F_OK) == 0 ? DEFAULT_CONFIG : NULL;
+	/* A reload after detaching (chdir /) must find the same file. */
+	static char config_abs[PATH_MAX];
+	if (d.config_path != NULL && realpath(d.config_path, config_abs))
+		d.config_path = config_abs;
 	if (load_config(d.config_path, true, &o, &d.conf, err,
 	    sizeof(err)) != 0) {
 		fprintf(stderr, "ballonetd: %s\n", err);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon.h"
 
@@ -89,9 +90,10 @@ daemon_status(const struct daemon *d)
 
 	for (size_t i = 0; i < d->nvms; i++)
 		json_array_append_new(vms, vm_status(&d->vms[i]));
-	return json_pack("{s:s, s:s, s:s, s:o, s:I, s:i, s:b, s:I, s:I, s:I, "
-	    "s:{s:o, s:o, s:o, s:o}, s:o}",
+	return json_pack("{s:s, s:I, s:s, s:s, s:o, s:I, s:i, s:b, s:I, s:I, "
+	    "s:I, s:{s:o, s:o, s:o, s:o}, s:o}",
 	    "version", BALLONET_VERSION,
+	    "pid", (json_int_t)getpid(),
 	    "policy", d->pol->name,
 	    "backend", d->bk->ops->name,
 	    "budget", num(d->conf.budget),
