@@ -374,6 +374,8 @@ sample_all(struct daemon *d)
 			v->prev = v->s;
 			v->have_prev = true;
 		}
+		if (!v->have_sample || v->s.stats_time != s.stats_time)
+			v->stats_actual = s.actual;
 		v->s = s;
 		v->have_sample = true;
 		if (v->problem[0] != '\0' && strstr(v->problem, "statistics") ==
@@ -395,6 +397,7 @@ views(struct daemon *d)
 
 		resolve(d, v);
 		c.target = v->track.target;
+		c.stats_actual = v->stats_actual;
 		v->pv.name = v->name;
 		v->pv.min = v->min;
 		v->pv.max = v->max;

@@ -143,6 +143,7 @@ collect_vm(const struct pol_params *p, const struct collect_ctx *c,
 	    s->actual : -1;
 	out->rss = s->rss >= 0 && s->rss < POL_HUGE ? s->rss : -1;
 	out->stats_ok = *collect_stats_problem(c, s) == '\0';
+	out->stats_time = out->stats_ok ? s->stats_time : -1;
 	out->total = out->free = out->avail = out->used = -1;
 	out->short_mem = false;
 	out->short_why = NULL;
@@ -161,8 +162,11 @@ collect_vm(const struct pol_params *p, const struct collect_ctx *c,
 	out->total = s->total;
 	out->free = s->free;
 	out->avail = avail;
-	out->used = (out->actual > 0 && out->actual < s->total ?
-	    out->actual : s->total) - avail;
+	/* A balloon the guest counts in its total is not its work: the
+	   actual of the report's time, not of now, goes with its free. */
+	int64_t at = c->stats_actual > 0 && c->stats_actual < POL_HUGE ?
+	    c->stats_actual : out->actual;
+	out->used = (at > 0 && at < s->total ? at : s->total) - avail;
 	if (out->used < 0)
 		out->used = 0;
 	low = (int64_t)(p->low_frac * (double)s->total);

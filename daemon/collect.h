@@ -33,6 +33,10 @@ struct collect_ctx {
 	int64_t		now_s;		/* wall clock, seconds since epoch */
 	int		period_s;	/* the stats period asked for */
 	int64_t		target;		/* the target last set, -1 none */
+	int64_t		stats_actual;	/* the actual when this report was
+					   first seen (the balloon moves
+					   between reports), -1: the
+					   sample's */
 };
 
 /*

@@ -30,6 +30,7 @@ struct dvm {
 	bool		 have_sample;	/* s is valid */
 	bool		 have_prev;	/* prev is valid */
 	struct bk_sample s, prev;	/* the latest two samples */
+	int64_t		 stats_actual;	/* actual when s's report was new */
 	int		 status;	/* BK_* of the last sample */
 	char		 problem[BK_ERR_MAX];	/* the last problem reported
 						   ("" none): said once */

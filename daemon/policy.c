@@ -220,8 +220,10 @@ policy_step(const struct policy *pol, const struct pol_params *p,
 		out[i].changed = out[i].target != old;
 		if (!out[i].changed)
 			continue;
-		if (old > 0 && out[i].target > old)
+		if (old > 0 && out[i].target > old) {
 			t->grown_ms = h->now_ms;
+			t->grown_stats = vms[i].stats_time;
+		}
 		t->target = out[i].target;
 		t->changed_ms = t->progress_ms = h->now_ms;
 	}

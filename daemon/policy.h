@@ -49,6 +49,7 @@ struct pol_vm {
 					   local */
 	bool		 stats_ok;	/* fresh and consistent: the next
 					   three may be used */
+	int64_t		 stats_time;	/* the report's time, seconds (-1) */
 	int64_t		 total;		/* guest's total memory */
 	int64_t		 free;		/* guest's free memory */
 	int64_t		 avail;		/* available, else free */
@@ -78,6 +79,9 @@ struct pol_track {
 	int64_t		target;		/* the target decided, -1 none */
 	int64_t		changed_ms;	/* when the target last changed */
 	int64_t		grown_ms;	/* when it last grew */
+	int64_t		grown_stats;	/* stats_time of the report it grew
+					   on: the next growth waits for a
+					   newer one */
 	int64_t		progress_ms;	/* when actual last moved toward
 					   the target, or reached it */
 	int64_t		last_actual;	/* actual at the previous step */

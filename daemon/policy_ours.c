@@ -151,10 +151,18 @@ want_of(const struct pol_params *p, const struct pol_host *h,
 		int64_t step = (int64_t)(p->grow_frac * (double)cur);
 		if (step < p->grow_min)
 			step = p->grow_min;
-		/* Grow from the last target once the balloon got there; until
-		   then the guest is still receiving the last growth. */
-		if (t->target > 0 && cur + SLACK < t->target)
-			step = t->target - cur;
+		/* Grow from the last target once the balloon got there and
+		   the guest reported since; until then it is still receiving
+		   the last growth. */
+		if ((t->target > 0 && cur + SLACK < t->target) ||
+		    (t->grown_stats > 0 && v->stats_time <= t->grown_stats &&
+		    v->stats_ok)) {
+			pol_reason(d, "short of memory (%s): waiting for the "
+			    "last growth to show", v->short_why ?
+			    v->short_why : "?");
+			return want > base ? pol_clamp(want, v->min, v->max) :
+			    base;
+		}
 		else if (t->target > cur)
 			cur = t->target;
 		if (want < cur + step)

@@ -168,6 +168,32 @@ ours_grows_short_fast(void **state)
 	assert_non_null(strstr(w.d[0].reason, "short"));
 }
 
+/* Ours: a short guest grows once per report: stale stats do not pile up. */
+static void
+ours_grows_once_per_report(void **state)
+{
+	struct world w;
+	struct pol_vm *v;
+
+	(void)state;
+	world_init(&w, "ours", 3 * GIB);
+	v = add_vm(&w, 1 * GIB, 256 * MIB, 250 * MIB);
+	v->short_mem = true;
+	v->short_why = "test";
+	v->stats_time = 100;
+	step_follow(&w, 250);
+	int64_t grown = v->actual;
+	assert_true(grown >= 320 * MIB);
+	for (int i = 0; i < 8; i++) {		/* the same report, again */
+		step_follow(&w, 250);
+		assert_int_equal(v->actual, grown);
+		assert_non_null(strstr(w.d[0].reason, "waiting"));
+	}
+	v->stats_time = 101;			/* a new one, still short */
+	step_follow(&w, 250);
+	assert_true(v->actual > grown);
+}
+
 /* Ours: the short guest takes memory from the idle one, not the busy. */
 static void
 ours_short_takes_from_idle(void **state)
@@ -494,7 +520,7 @@ excluded_untouched(void **state)
 }
 
 static const struct collect_ctx ctx = {
-	.now_s = 2000000000, .period_s = 2, .target = -1,
+	.now_s = 2000000000, .period_s = 2, .target = -1, .stats_actual = -1,
 };
 
 static struct bk_sample
@@ -541,6 +567,26 @@ collect_good(void **state)
 	s.free = s.available = 5 * MIB;
 	v = collected(&s, NULL);
 	assert_true(v.short_mem);
+}
+
+/* used goes with the actual of the report's time, not of now. */
+static void
+collect_used_at_report(void **state)
+{
+	struct bk_sample s = good_sample();
+	struct collect_ctx c = ctx;
+	struct pol_vm v = { .name = "x", .min = 128 * MIB, .max = 512 * MIB,
+	    .shares = 1000 };
+
+	(void)state;
+	s.actual = 300 * MIB;		/* deflated since the report */
+	s.free = s.available = 20 * MIB;
+	c.stats_actual = 200 * MIB;	/* when the report was new */
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_int_equal(v.used, 180 * MIB);
+	c.stats_actual = INT64_MAX;	/* nonsense: the sample's actual */
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_int_equal(v.used, 280 * MIB);
 }
 
 /* collect_vm: nonsense from the guest makes the statistics unusable. */
@@ -670,6 +716,7 @@ main(void)
 		cmocka_unit_test(ours_reclaims_idle),
 		cmocka_unit_test(ours_shrinks_in_steps),
 		cmocka_unit_test(ours_grows_short_fast),
+		cmocka_unit_test(ours_grows_once_per_report),
 		cmocka_unit_test(ours_short_takes_from_idle),
 		cmocka_unit_test(ours_idle_tax),
 		cmocka_unit_test(ours_holds_after_growth),
@@ -685,6 +732,7 @@ main(void)
 		cmocka_unit_test(static_rules),
 		cmocka_unit_test(excluded_untouched),
 		cmocka_unit_test(collect_good),
+		cmocka_unit_test(collect_used_at_report),
 		cmocka_unit_test(collect_hostile),
 		cmocka_unit_test(hostile_random),
 		cmocka_unit_test(host_files),
