@@ -8,7 +8,8 @@
  *   {"command":"version"}  -> {"return":{"version":"..."}}
  * Clients are served from the main loop without blocking it: a client
  * that sends more than a line's worth without a newline, or that does
- * not read its replies, is dropped.
+ * not read its replies, is dropped; when all slots are taken, the
+ * oldest client makes room for a new one.
  */
 #define _GNU_SOURCE
 #include "control.h"
@@ -106,15 +107,20 @@ accept_clients(struct control *c)
 
 	while ((fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC |
 	    SOCK_NONBLOCK)) >= 0) {
-		int i;
+		int i, oldest = 0;
 		for (i = 0; i < CONTROL_CLIENTS && c->client[i].fd >= 0; i++)
-			;
+			if (c->client[i].serial < c->client[oldest].serial)
+				oldest = i;
 		if (i == CONTROL_CLIENTS) {
-			close(fd);	/* too many: try again later */
-			continue;
+			/* Full: the oldest client goes, so that clients that
+			   hold a connection and say nothing cannot lock the
+			   operators out. */
+			drop(&c->client[oldest]);
+			i = oldest;
 		}
 		c->client[i].fd = fd;
 		c->client[i].len = 0;
+		c->client[i].serial = ++c->serial;
 	}
 }
 
@@ -132,19 +138,17 @@ reply(struct control_client *cl, json_t *r)
 	}
 	len = strlen(text);
 	text[len++] = '\n';	/* over the NUL: sent by length */
+	/* Never wait: a client whose socket buffer is full does not read
+	   its replies, and the main loop must not stall for it. */
 	while (off < len) {
-		ssize_t n = send(cl->fd, text + off, len - off, MSG_NOSIGNAL);
+		ssize_t n = send(cl->fd, text + off, len - off,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n > 0) {
 			off += (size_t)n;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0 && errno == EAGAIN) {
-			struct pollfd p = { .fd = cl->fd, .events = POLLOUT };
-			if (poll(&p, 1, 1000) == 1)
-				continue;
-		}
 		drop(cl);
 		break;
 	}

@@ -15,12 +15,15 @@ struct control_client {
 	int		fd;		/* -1: free slot */
 	char		buf[4096];	/* a request line being read */
 	size_t		len;		/* bytes in buf */
+	unsigned long	serial;		/* accept order: the oldest goes
+					   first when all slots are taken */
 };
 
 struct control {
 	int			fd;	/* the listening socket */
 	char			path[PATH_MAX];
 	struct control_client	client[CONTROL_CLIENTS];
+	unsigned long		serial;	/* of the last client accepted */
 };
 
 /* Handle command CMD of request REQ; returns the reply (a new ref). */
