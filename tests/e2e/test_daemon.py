@@ -550,3 +550,107 @@ def test_daemon_detaches():
             text = f.read()
         assert text.rstrip().endswith("ballonetd: stopped"), text
         assert not os.path.exists(sock)
+
+
+@timeout(600)
+def test_daemon_anchor_policies():
+    """Each anchor policy on two real guests: it decides, with its own
+    reasons, within min, max and the budget; static sets each VM once."""
+    with run_dir() as run:
+        for name in ("p", "q"):
+            start_guest(run, name, 256 * MiB)
+        for name in ("p", "q"):
+            run.wait_ready(name)
+        config = os.path.join(run.dir, "ballonetd.conf")
+        for policy in ("mom", "proxmox", "squeezed", "static"):
+            with open(config, "w") as f:
+                f.write('policy = "%s"; budget = "400M"; interval = 1.0;\n'
+                        'stats_period = 1;\n'
+                        'vms = ( { name = "p"; min = "150M"; },\n'
+                        '        { name = "q"; max = "200M"; } );\n' %
+                        policy)
+            d = Daemon(run, config)
+            try:
+                def decided():
+                    v = d.vms()
+                    return len(v) == 2 and all(
+                        x["last"] is not None for x in v.values())
+                wait_until(decided, TIMEOUT, 0.5,
+                           "%s deciding for both VMs" % policy)
+                v = d.vms()
+                for x in v.values():
+                    assert x["last"]["reason"].startswith(policy + ":"), x
+                    assert x["min"] <= x["target"] <= x["max"], x
+                assert v["p"]["target"] >= 150 * MiB, v["p"]
+                assert v["q"]["target"] <= 200 * MiB, v["q"]
+                assert sum(x["target"] for x in v.values()) <= 400 * MiB, v
+                if policy == "static":
+                    changes = d.status()["changes"]
+                    time.sleep(3)
+                    assert d.status()["changes"] == changes == 2
+            except BaseException:
+                d.kill()
+                print(d.log_text())
+                raise
+            assert d.stop() == 0
+
+
+def hostile_client(path, payload):
+    """Connect and send PAYLOAD; the daemon may drop us meanwhile."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(path)
+    try:
+        s.sendall(payload)
+    except OSError:
+        pass  # dropped: one of the things it may do
+    return s
+
+
+@timeout(300)
+def test_daemon_survives_stopped_qemu_and_hostile_clients():
+    """A QEMU that stops answering (SIGSTOP) is dropped after a timeout
+    and found again once it answers; the other VM stays managed.  Control
+    clients that send garbage, overlong lines or never read do not stop
+    the daemon."""
+    with run_dir() as run:
+        for name in ("s", "t"):
+            start_guest(run, name, 256 * MiB)
+        for name in ("s", "t"):
+            run.wait_ready(name)
+        config = os.path.join(run.dir, "ballonetd.conf")
+        with open(config, "w") as f:
+            f.write('budget = "400M"; interval = 1.0; stats_period = 1;\n')
+        d = Daemon(run, config)
+        pid = run.pid("s")
+        try:
+            wait_until(lambda: set(d.vms()) == {"s", "t"}, TIMEOUT, 0.5,
+                       "both VMs")
+            # hostile control clients, all at once
+            junk = []
+            for payload in (b"x" * 5000, b"\xff\xfe{{{\n", b"[1,2]\n",
+                            b'{"command": 5}\n', b""):
+                junk.append(hostile_client(d.sock, payload))
+            for _ in range(20):   # more clients than it serves at once
+                junk.append(hostile_client(   # and they never read
+                    d.sock, b'{"command":"status"}\n' * 50))
+            wait_until(lambda: set(d.vms()) == {"s", "t"}, TIMEOUT, 0.5,
+                       "status answered with hostile clients around")
+            for s in junk:
+                s.close()
+            assert d.proc.poll() is None
+
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                wait_until(lambda: "s" not in d.vms(), TIMEOUT, 0.5,
+                           "the stopped QEMU dropped")
+                assert "t" in d.vms()
+                assert "did not answer" in d.log_text(), d.log_text()
+            finally:
+                os.kill(pid, signal.SIGCONT)
+            wait_until(lambda: "s" in d.vms(), TIMEOUT, 0.5,
+                       "s found again")
+        except BaseException:
+            d.kill()
+            print(d.log_text())
+            raise
+        assert d.stop() == 0
