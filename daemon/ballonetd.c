@@ -406,7 +406,7 @@ views(struct daemon *d)
 			collect_vm(&d->params, &c, &v->s,
 			    v->have_prev ? &v->prev : NULL, &v->pv);
 		else
-			memset(&v->pv.memory, 0xff, sizeof(int64_t) * 2);
+			v->pv.memory = v->pv.actual = v->pv.rss = -1;
 		v->pv.excluded = !v->have_sample || v->status != BK_OK ||
 		    v->max <= 0;
 		why = v->have_sample ? collect_stats_problem(&c, &v->s) : "";
