@@ -55,7 +55,7 @@ control_open(struct control *c, const char *path, char *err, size_t errlen)
 	unlink(path);
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    chmod(path, 0660) != 0 || listen(c->fd, 8) != 0) {
+	    chmod(path, 0660) != 0 || listen(c->fd, 64) != 0) {
 		snprintf(err, errlen, "control socket %s: %s", path,
 		    strerror(errno));
 		if (c->fd >= 0)

@@ -51,9 +51,9 @@ class Daemon:
 
     def request(self, command):
         s = socket.socket(socket.AF_UNIX)
-        s.settimeout(30)
         try:
-            s.connect(self.sock)
+            s.connect(self.sock)  # blocking: waits for room in the backlog
+            s.settimeout(30)
             s.sendall(json.dumps({"command": command}).encode() + b"\n")
             data = b""
             while not data.endswith(b"\n"):
