@@ -51,15 +51,16 @@ CLI_SRCS	:= $(wildcard host/*.c)
 CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS))
 
 # ballonetd (daemon/): the CLI's QMP client, run directory and sizes are
-# linked in, not copied.  The libvirt backend is built when its source is
-# there, else backend_none.c makes --connect say it is not built.
-DAEMON_LIBVIRT	:= $(if $(wildcard daemon/backend_libvirt.c),daemon/backend_libvirt.c,daemon/backend_none.c)
+# linked in, not copied.  The libvirt backend (with host/libvirt.c) is
+# built when its source is there, else backend_none.c makes --connect say
+# it is not built.
+DAEMON_LIBVIRT	:= $(if $(wildcard daemon/backend_libvirt.c),daemon/backend_libvirt.c host/libvirt.c,daemon/backend_none.c)
 DAEMON_SRCS	:= $(filter-out daemon/backend_libvirt.c daemon/backend_none.c, \
 		   $(wildcard daemon/*.c)) $(DAEMON_LIBVIRT) \
 		   host/qmp.c host/rundir.c host/size.c
 DAEMON_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(DAEMON_SRCS))
-DAEMON_LIBS	:= -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
-		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),-lvirt)
+DAEMON_LIBS	 = -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
+		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),$(or $(LIBVIRT_LIBS),-lvirt))
 # The policies and collection are pure: their unit tests link them alone.
 POLICY_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(wildcard daemon/policy*.c) \
 		   daemon/collect.c daemon/config.c host/size.c)
