@@ -2,6 +2,7 @@
  * Freestanding snprintf: the subset the engine and the reference guest use.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <ballonet/fmt.h>
@@ -59,18 +60,178 @@ put_number(struct out *o, uint64_t v, bool neg, unsigned base, bool upper,
 	put_padded(o, tmp + sizeof(tmp) - n, n, width, left, pad);
 }
 
+/* The length modifiers: which type va_arg must read (C11 7.21.6.1). */
+enum len {
+	LEN_INT,	/* none; also hh and h, promoted to int */
+	LEN_CHAR,	/* hh */
+	LEN_SHORT,	/* h */
+	LEN_LONG,	/* l */
+	LEN_LLONG,	/* ll */
+	LEN_SIZE,	/* z: size_t */
+	LEN_MAX,	/* j: intmax_t */
+	LEN_PTRDIFF,	/* t: ptrdiff_t */
+};
+
+static const char *
+parse_len(const char *fmt, enum len *len)
+{
+	switch (*fmt) {
+	case 'h':
+		if (fmt[1] == 'h') {
+			*len = LEN_CHAR;
+			return fmt + 2;
+		}
+		*len = LEN_SHORT;
+		return fmt + 1;
+	case 'l':
+		if (fmt[1] == 'l') {
+			*len = LEN_LLONG;
+			return fmt + 2;
+		}
+		*len = LEN_LONG;
+		return fmt + 1;
+	case 'z':
+		*len = LEN_SIZE;
+		return fmt + 1;
+	case 'j':
+		*len = LEN_MAX;
+		return fmt + 1;
+	case 't':
+		*len = LEN_PTRDIFF;
+		return fmt + 1;
+	default:
+		*len = LEN_INT;
+		return fmt;
+	}
+}
+
+/*
+ * Each argument is read with its own type: a 32-bit size_t read as long
+ * long would swallow the next argument too.  The signed type of %zd and
+ * the unsigned one of %tu have the width of size_t and ptrdiff_t.
+ */
+static uint64_t
+arg_unsigned(va_list *ap, enum len len)
+{
+	switch (len) {
+	case LEN_CHAR:
+		return (unsigned char)va_arg(*ap, unsigned int);
+	case LEN_SHORT:
+		return (unsigned short)va_arg(*ap, unsigned int);
+	case LEN_LONG:
+		return va_arg(*ap, unsigned long);
+	case LEN_LLONG:
+		return va_arg(*ap, unsigned long long);
+	case LEN_SIZE:
+		return va_arg(*ap, size_t);
+	case LEN_MAX:
+		return va_arg(*ap, uintmax_t);
+	case LEN_PTRDIFF:
+		/* The unsigned type of ptrdiff_t's width. */
+		if (sizeof(ptrdiff_t) == 4)
+			return (uint32_t)va_arg(*ap, ptrdiff_t);
+		return (uint64_t)va_arg(*ap, ptrdiff_t);
+	default:
+		return va_arg(*ap, unsigned int);
+	}
+}
+
+static int64_t
+arg_signed(va_list *ap, enum len len)
+{
+	switch (len) {
+	case LEN_CHAR:
+		return (signed char)va_arg(*ap, int);
+	case LEN_SHORT:
+		return (short)va_arg(*ap, int);
+	case LEN_LONG:
+		return va_arg(*ap, long);
+	case LEN_LLONG:
+		return va_arg(*ap, long long);
+	case LEN_SIZE:
+		/* The signed type of size_t's width. */
+		if (sizeof(size_t) == 4)
+			return (int32_t)va_arg(*ap, size_t);
+		return (int64_t)va_arg(*ap, size_t);
+	case LEN_MAX:
+		return va_arg(*ap, intmax_t);
+	case LEN_PTRDIFF:
+		return va_arg(*ap, ptrdiff_t);
+	default:
+		return va_arg(*ap, int);
+	}
+}
+
+static void
+put_string(struct out *o, const char *s, int width, bool left)
+{
+	size_t n;
+
+	if (s == NULL)
+		s = "(null)";
+	for (n = 0; s[n] != '\0'; n++)
+		continue;
+	put_padded(o, s, n, width, left, ' ');
+}
+
+/* One conversion "conv", its flags, width and length already parsed. */
+static void
+convert(struct out *o, char conv, enum len len, va_list *ap, int width,
+    bool left, char pad)
+{
+	uint64_t u;
+	int64_t i;
+
+	switch (conv) {
+	case 's':
+		put_string(o, va_arg(*ap, const char *), width, left);
+		break;
+	case 'c':
+		put(o, (char)va_arg(*ap, int));
+		break;
+	case 'd':
+	case 'i':
+		i = arg_signed(ap, len);
+		/* Negate unsigned: INT64_MIN has no positive twin. */
+		u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
+		put_number(o, u, i < 0, 10, false, width, left, pad);
+		break;
+	case 'u':
+	case 'x':
+	case 'X':
+		u = arg_unsigned(ap, len);
+		put_number(o, u, false, conv == 'u' ? 10 : 16, conv == 'X',
+		    width, left, pad);
+		break;
+	case 'p':
+		put(o, '0');
+		put(o, 'x');
+		put_number(o, (uint64_t)(uintptr_t)va_arg(*ap, void *),
+		    false, 16, false, width, left, pad);
+		break;
+	case '%':
+		put(o, '%');
+		break;
+	default:
+		put(o, '%');
+		put(o, conv);
+		break;
+	}
+}
+
 int
 bn_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
+	va_list args;
 
+	/* A copy, so that helpers can take its address portably. */
+	va_copy(args, ap);
 	for (; *fmt != '\0'; fmt++) {
 		bool left = false;
 		char pad = ' ';
-		int width = 0, lng = 0;
-		const char *s;
-		uint64_t u;
-		int64_t i;
+		int width = 0;
+		enum len len;
 
 		if (*fmt != '%') {
 			put(&o, *fmt);
@@ -87,71 +248,16 @@ bn_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		}
 		while (*fmt >= '0' && *fmt <= '9')
 			width = width * 10 + (*fmt++ - '0');
-		for (;; fmt++) {
-			if (*fmt == 'l')
-				lng++;
-			else if (*fmt == 'z')
-				lng = 2;
-			else
-				break;
-		}
+		fmt = parse_len(fmt, &len);
 		if (left)
 			pad = ' ';
-
-		switch (*fmt) {
-		case 's':
-			s = va_arg(ap, const char *);
-			if (s == NULL)
-				s = "(null)";
-			for (u = 0; s[u] != '\0'; u++)
-				continue;
-			put_padded(&o, s, u, width, left, ' ');
-			break;
-		case 'c':
-			put(&o, (char)va_arg(ap, int));
-			break;
-		case 'd':
-		case 'i':
-			if (lng >= 2)
-				i = va_arg(ap, long long);
-			else if (lng == 1)
-				i = va_arg(ap, long);
-			else
-				i = va_arg(ap, int);
-			/* Negate in unsigned arithmetic: INT64_MIN has no positive twin. */
-			u = i < 0 ? 0 - (uint64_t)i : (uint64_t)i;
-			put_number(&o, u, i < 0, 10, false, width, left, pad);
-			break;
-		case 'u':
-		case 'x':
-		case 'X':
-			if (lng >= 2)
-				u = va_arg(ap, unsigned long long);
-			else if (lng == 1)
-				u = va_arg(ap, unsigned long);
-			else
-				u = va_arg(ap, unsigned int);
-			put_number(&o, u, false, *fmt == 'u' ? 10 : 16,
-			    *fmt == 'X', width, left, pad);
-			break;
-		case 'p':
-			put(&o, '0');
-			put(&o, 'x');
-			put_number(&o, (uint64_t)(uintptr_t)va_arg(ap, void *),
-			    false, 16, false, width, left, pad);
-			break;
-		case '%':
-			put(&o, '%');
-			break;
-		case '\0':
+		if (*fmt == '\0') {
 			fmt--;	/* a lone '%' at the end */
-			break;
-		default:
-			put(&o, '%');
-			put(&o, *fmt);
-			break;
+			continue;
 		}
+		convert(&o, *fmt, len, &args, width, left, pad);
 	}
+	va_end(args);
 	if (size > 0)
 		buf[o.len < size ? o.len : size - 1] = '\0';
 	return (int)o.len;

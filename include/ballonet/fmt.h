@@ -1,9 +1,11 @@
 /*
  * ballonet: freestanding formatting, so that the engine needs no libc.
  *
- * Supports %s %c %d %i %u %x %X %p %% with the length modifiers l, ll, z,
- * a field width and the '0' and '-' flags.  Always NUL-terminates when
- * size > 0; returns the length the full output would have had.
+ * Supports %s %c %d %i %u %x %X %p %% with the length modifiers hh, h, l,
+ * ll, z, j and t (each argument is read with its own type, whatever the
+ * width of long and size_t), a field width and the '0' and '-' flags.
+ * Always NUL-terminates when size > 0; returns the length the full output
+ * would have had.
  */
 #ifndef BALLONET_FMT_H
 #define BALLONET_FMT_H

@@ -1,6 +1,7 @@
 /* The freestanding formatter against the C library's own snprintf. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,26 @@ test_conversions(void **state)
 	SAME("[%8s] [%-8s] [%s]", "ab", "ab", "");
 	SAME("%c%c 100%%", 'o', 'k');
 	SAME("%016llx", 0xfeb00000ull);
+}
+
+/*
+ * Every length modifier reads its own type.  With -m32, size_t and long
+ * are 32 bits: read as long long, "%zu => %zu" printed 38654705671 => 0.
+ */
+static void
+test_length_modifiers(void **state)
+{
+	(void)state;
+	SAME("%zu => %zu", (size_t)7, (size_t)9);
+	SAME("%zu %d %zx", SIZE_MAX, -3, (size_t)0xabc);
+	SAME("%zd %zd", (ptrdiff_t)-5, (ptrdiff_t)12);
+	SAME("%lu %ld %lx %d", ULONG_MAX, LONG_MIN, 0xfeedUL, 11);
+	SAME("%llu %lld %d", (unsigned long long)UINT64_MAX,
+	    (long long)INT64_MIN, 12);
+	SAME("%hhu %hhd %hu %hd %hx", 257, 255, 65537, 65535, 0x12345);
+	SAME("%ju %jd %d", (uintmax_t)UINTMAX_MAX, (intmax_t)INTMAX_MIN, 13);
+	SAME("%td %tu %d", (ptrdiff_t)-7, (ptrdiff_t)8, 14);
+	SAME("[%8zu] [%-6lu] [%04hu]", (size_t)42, 7UL, 9);
 }
 
 /* No format attribute: lets a NULL reach %s, as a careless caller would. */
@@ -77,6 +98,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_conversions),
+		cmocka_unit_test(test_length_modifiers),
 		cmocka_unit_test(test_truncation),
 		cmocka_unit_test(test_strerror),
 	};
