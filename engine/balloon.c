@@ -159,12 +159,17 @@ bn_balloon_current_kib(const struct bn_balloon *b)
 	return (b->cfg.ram_pages - b->pages) * BN_KIB_PER_PAGE;
 }
 
+/* The goal, less what OOM reclaim holds back: what run() moves toward. */
+static uint64_t
+held_goal(const struct bn_balloon *b)
+{
+	return bn_balloon_oom_goal(b, bn_balloon_goal(b));
+}
+
 uint64_t
 bn_balloon_target_kib(const struct bn_balloon *b)
 {
-	uint64_t goal = bn_balloon_oom_goal(b, bn_balloon_goal(b));
-
-	return (b->cfg.ram_pages - goal) * BN_KIB_PER_PAGE;
+	return (b->cfg.ram_pages - held_goal(b)) * BN_KIB_PER_PAGE;
 }
 
 static uint64_t
@@ -383,7 +388,8 @@ poll_more(struct bn_balloon *b, uint64_t want)
 	if (b->cfg.ops->poll == NULL)
 		return want;
 	b->cfg.ops->poll(b->cfg.be);
-	goal = bn_balloon_goal(b);
+	/* The same goal as move_toward_goal(): OOM reclaim's cap included. */
+	goal = held_goal(b);
 	committed = committed_pages(b);
 	return goal > committed ? min_u64(want, goal - committed) : 0;
 }
@@ -531,7 +537,7 @@ move_toward_goal(struct bn_balloon *b, uint64_t now)
 {
 	uint64_t goal, floor, committed;
 
-	goal = bn_balloon_oom_goal(b, bn_balloon_goal(b));
+	goal = held_goal(b);
 	committed = committed_pages(b);
 	if (goal > committed)
 		return inflate(b, goal - committed, now);
@@ -548,11 +554,15 @@ bn_balloon_run(struct bn_balloon *b)
 {
 	uint64_t now, next;
 
+	/* The port's hooks may reach bn_balloon_reclaim(): EBUSY then. */
+	b->depth++;
 	if (b->cfg.ops->poll != NULL)
 		b->cfg.ops->poll(b->cfg.be);
 	now = bn_port_now_ms(b->cfg.os);
 	next = move_toward_goal(b, now);
-	return min_u64(next, watch_acks(b, now));
+	next = min_u64(next, watch_acks(b, now));
+	b->depth--;
+	return next;
 }
 
 static bool
@@ -631,6 +641,7 @@ bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
 	}
 	if (done < req->npfns)
 		b->stats.host_refused += req->npfns - done;
+	b->depth++;
 	if (req->dir == BN_INFLATE)
 		inflate_done(b, req, done);
 	else
@@ -638,6 +649,7 @@ bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
 	req->busy = false;
 	b->stats.requests++;
 	b->cfg.ops->set_actual(b->cfg.be, b->pages);
+	b->depth--;
 }
 
 /* No frame in flight is also in the bitmap, or beyond the frames there. */

@@ -75,7 +75,12 @@ bn_balloon_reclaim(struct bn_balloon *b, uint64_t pages, uint64_t *got)
 		*got = 0;
 	if (!b->cfg.oom_deflate)
 		return BN_EPERM;
-	if (b->reclaiming)
+	/*
+	 * From inside the engine (a port's allocator entering its OOM path
+	 * during an inflate): running the engine again there would reuse the
+	 * request being filled.
+	 */
+	if (b->reclaiming || b->depth > 0)
 		return BN_EBUSY;
 	b->reclaiming = true;
 	while (total < pages) {

@@ -168,6 +168,7 @@ struct bn_balloon {
 	bool		oom_hold;	/* no inflating past oom_cap: ... */
 	uint64_t	oom_cap;	/* ... pages, until a new target comes */
 	bool		reclaiming;	/* inside bn_balloon_reclaim() */
+	uint32_t	depth;		/* run() and complete() on the stack */
 	uint64_t	features;	/* the backend's negotiated bits, for sysctl */
 
 	struct bn_stats	stats;
@@ -204,7 +205,9 @@ void bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
  * back.  The balloon then stays smaller until the host or the guest sets
  * a new target.  EPERM without cfg.oom_deflate (the spec forbids it, VIRTIO
  * 1.2 5.5.6.1): nothing changes; ENOMEM: the balloon is empty; ETIMEDOUT:
- * the host did not answer; EBUSY: called from inside the engine.
+ * the host did not answer; EBUSY: called from inside the engine (from a
+ * hook that bn_balloon_run() or bn_balloon_complete() called, such as an
+ * allocator's OOM path entered from bn_port_page_alloc()) or from itself.
  */
 int bn_balloon_reclaim(struct bn_balloon *b, uint64_t pages, uint64_t *got)
     BN_MUST_CHECK;

@@ -2,6 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <ballonet/balloon.h>
+
 #include "fake_port.h"
 
 /*
@@ -141,6 +143,25 @@ fake_log_count(const struct fake_os *os, const char *needle)
 	return n;
 }
 
+/* No page left: the OS's last resort, the balloon (oom_balloon). */
+static bool
+oom(struct fake_os *os)
+{
+	if (os->oom_balloon == NULL)
+		return false;
+	os->oom_calls++;
+	os->oom_got = 0;
+	os->oom_error = bn_balloon_reclaim(os->oom_balloon, BN_OOM_STEP,
+	    &os->oom_got);
+	return os->oom_error == BN_OK && os->oom_got > 0;
+}
+
+static bool
+page_left(const struct fake_os *os)
+{
+	return os->npages - os->nused > os->reserved;
+}
+
 int
 bn_port_page_alloc(void *osp, bn_paddr_t *pa)
 {
@@ -151,7 +172,7 @@ bn_port_page_alloc(void *osp, bn_paddr_t *pa)
 		return 1;
 	if (os->fail_after > 0)
 		os->fail_after--;
-	if (os->npages - os->nused <= os->reserved)
+	if (!page_left(os) && (!oom(os) || !page_left(os)))
 		return 1;
 	/* Highest free page first, so tests see non-trivial frame numbers. */
 	for (i = os->npages; i-- > 0;) {

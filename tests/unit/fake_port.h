@@ -19,6 +19,8 @@
 
 #include "virtio_port.h"
 
+struct bn_balloon;
+
 #define FAKE_RAM_BASE	0x100000ull	/* guest-physical address of page 0 */
 #define FAKE_DMA_BASE	0x80000000ull	/* DMA area, outside "RAM" */
 #define FAKE_DMA_BYTES	(1u << 20)
@@ -69,6 +71,15 @@ struct fake_os {
 	size_t		 regs_len;	/* bytes */
 	unsigned	 maps;		/* bn_port_mmio_map() successes */
 	unsigned	 unmaps;	/* bn_port_mmio_unmap() of those */
+	/*
+	 * When set, an allocation that finds no free page first calls
+	 * bn_balloon_reclaim() on this balloon, as an OS's OOM path would,
+	 * and retries once if it got pages.  The last result is kept.
+	 */
+	struct bn_balloon *oom_balloon;
+	unsigned	 oom_calls;
+	int		 oom_error;
+	uint64_t	 oom_got;
 };
 
 void	 fake_os_init(struct fake_os *os, uint64_t npages);

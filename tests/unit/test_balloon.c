@@ -587,6 +587,56 @@ test_first_batch_ramps_up(void **state)
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
+/*
+ * A port whose allocator, out of pages, enters its OOM path and so calls
+ * bn_balloon_reclaim() from inside the engine's own inflate (balloon.h:
+ * EBUSY).  The balloon holds 576 pages, 600 more are free, and the host
+ * asks for 700 more.  Reclaim used to run the engine again in the middle
+ * of the inflate: it deflated 256 pages through the very request being
+ * filled, set oom_cap to 320, and the interrupted inflate then went on
+ * past that cap.
+ */
+static void
+test_reclaim_from_inside_the_engine(void **state)
+{
+	struct fixture *f = *state;
+	struct bn_config cfg = config(f);
+	uint64_t got;
+
+	cfg.oom_deflate = true;
+	cfg.host_floor = false;
+	assert_int_equal(bn_balloon_init(&f->b, &cfg), BN_OK);
+	f->be.auto_complete = true;
+	f->be.host_pages = 576;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->b.pages, 576);
+	f->os.reserved = RAM_PAGES - 576 - 600;
+	f->os.oom_balloon = &f->b;
+	f->be.host_pages = 576 + 700;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->os.oom_calls, 1);
+	assert_int_equal(f->os.oom_error, BN_EBUSY);
+	assert_int_equal(f->os.oom_got, 0);
+	/* The inflate took what the OS had, and nothing went back. */
+	assert_int_equal(f->b.pages, 576 + 600);
+	assert_int_equal(f->b.stats.deflated, 0);
+	assert_int_equal(f->b.stats.oom_deflated, 0);
+	assert_false(f->b.oom_hold);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+	assert_int_equal(f->os.nused, 576 + 600);
+	assert_int_equal(f->os.reused, 0);
+	assert_false(fake_log_contains(&f->os, "inflated twice"));
+	/* From outside the engine, reclaim works, and the cap holds. */
+	f->os.oom_balloon = NULL;
+	assert_int_equal(bn_balloon_reclaim(&f->b, 256, &got), BN_OK);
+	assert_int_equal(got, 256);
+	assert_int_equal(f->b.pages, 576 + 600 - 256);
+	f->os.now_ms += 100000;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->b.pages, 576 + 600 - 256);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+}
+
 int
 main(void)
 {
@@ -610,6 +660,7 @@ main(void)
 		T(test_sysctl_rules),
 		T(test_synchronous_backend),
 		T(test_first_batch_ramps_up),
+		T(test_reclaim_from_inside_the_engine),
 #undef T
 	};
 
