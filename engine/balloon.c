@@ -334,13 +334,23 @@ gather_pages(struct bn_balloon *b, struct bn_request *req, uint32_t n,
 	return got;
 }
 
+/*
+ * Give pages back to the OS.  Whatever way they come back (deflated,
+ * refused by the host, aborted by a reset, never sent), the host may have
+ * discarded them: with poisoning each holds poison_val first (5.5.6.4),
+ * so that the port need not fill them again.
+ */
 static void
 release_pages(struct bn_balloon *b, const bn_pfn_t *pfns, uint32_t n)
 {
 	uint32_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
+		if (b->cfg.poison)
+			bn_port_page_fill(b->cfg.os, pfn_to_pa(pfns[i]),
+			    b->cfg.poison_val);
 		bn_port_page_free(b->cfg.os, pfn_to_pa(pfns[i]));
+	}
 }
 
 static int
@@ -600,24 +610,10 @@ inflate_done(struct bn_balloon *b, struct bn_request *req, uint32_t done)
 		    "host refused frames");
 }
 
-/* PAGE_POISON: deflated pages hold poison_val when reused (5.5.6.4). */
-static void
-poison_pages(struct bn_balloon *b, const bn_pfn_t *pfns, uint32_t n)
-{
-	uint32_t i;
-
-	if (!b->cfg.poison)
-		return;
-	for (i = 0; i < n; i++)
-		bn_port_page_fill(b->cfg.os, pfn_to_pa(pfns[i]),
-		    b->cfg.poison_val);
-}
-
 static void
 deflate_done(struct bn_balloon *b, struct bn_request *req, uint32_t done)
 {
 	/* MUST_TELL_HOST: only now may the guest use these pages again. */
-	poison_pages(b, req->pfns, done);
 	release_pages(b, req->pfns, done);
 	b->pages -= done;
 	b->deflating -= req->npfns;

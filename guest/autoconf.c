@@ -86,7 +86,7 @@ viomb_start(void)
 		.bitmap = pmem.balloon_map,
 		/* "actual" moves after 128 pages, not a whole batch. */
 		.first_batch = 128,
-		/* Boot option poison=: PAGE_POISON (main.c, pmem_free()). */
+		/* Boot option poison=: PAGE_POISON (main.c, pmem.h). */
 		.poison = pmem.poison != 0,
 		.poison_val = pmem.poison_val,
 		.report_done = reporting_done,	/* reporting.c */
@@ -224,6 +224,8 @@ attach_xen(void)
 		.ram_pages = pmem.ram_pages,
 		.max_pfn = pmem.max_pfn,
 		.bitmap = pmem.balloon_map,
+		.poison = pmem.poison != 0,	/* boot option poison= */
+		.poison_val = pmem.poison_val,
 		.hv = &xen_hv,
 		.os = &guest,
 	};

@@ -390,9 +390,12 @@ pmem_set_poison(uint8_t byte)
 	pmem.poison = 1;
 }
 
-/* Back into the allocator; false, and a message, for a bad free. */
+/*
+ * Back into the allocator, filled with the poison when "fill"; false, and
+ * a message, for a bad free.
+ */
 static bool
-free_frame(uint64_t pa)
+free_frame(uint64_t pa, bool fill)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
@@ -401,7 +404,7 @@ free_frame(uint64_t pa)
 		kprintf("pmem: bad free of 0x%llx\n", (unsigned long long)pa);
 		return false;
 	}
-	if (pmem.poison)
+	if (fill && pmem.poison)
 		pmem_fill(pa, pmem.poison_val);
 	pmem.map[pfn / 64] |= 1ull << (pfn & 63);
 	pmem.free_pages++;
@@ -415,7 +418,7 @@ pmem_free(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
-	if (!free_frame(pa))
+	if (!free_frame(pa, true))
 		return;
 	pmem_mark_dirty(pfn);	/* for free page reporting */
 	zpage_freed(pfn);	/* to zero in idle time */
@@ -423,7 +426,8 @@ pmem_free(uint64_t pa)
 
 /*
  * A balloon page comes back: it holds no guest data (include/ballonet/
- * port.h, bn_port_page_free()).  Poisoning leaves that true.  Neither
+ * port.h, bn_port_page_free()), and with poisoning the engine has filled
+ * it already (bn_config.poison): not a second time here.  Neither
  * reported again (the host has just given it back, unbacked) nor zeroed
  * in idle time.
  */
@@ -432,6 +436,6 @@ pmem_free_clean(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
-	if (free_frame(pa))
+	if (free_frame(pa, false))
 		pmem.clean[pfn / 64] |= 1ull << (pfn & 63);
 }

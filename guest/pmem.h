@@ -48,7 +48,10 @@ struct pmem {
 	uint64_t	 free_pages;
 	uint64_t	*balloon_map;	/* zeroed, BN_BITMAP_BYTES(max_pfn) */
 	uint64_t	 first_free;	/* bytes: end of kernel and boot data */
-	/* Boot option poison=BYTE: pmem_free() fills pages with poison_val. */
+	/*
+	 * Boot option poison=BYTE: pmem_free() fills pages with poison_val;
+	 * the balloon's engine fills those it gives back (bn_config.poison).
+	 */
 	int		 poison;
 	uint32_t	 poison_val;	/* the byte, four times */
 	uint64_t	*clean;		/* 1 bit per frame, set = no guest data */

@@ -239,7 +239,8 @@ viomb_engine(struct viomb_softc *sc, const struct viomb_config *cfg,
 		/* 5.5.6.1: no shrinking below num_pages without it. */
 		.host_floor = !viomb_has(sc, VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
 		.oom_deflate = viomb_has(sc, VIRTIO_BALLOON_F_DEFLATE_ON_OOM),
-		.poison = viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON),
+		/* The OS poisons: so are the pages the balloon gives back. */
+		.poison = cfg->poison,
 		.poison_val = cfg->poison_val,
 		.os = sc->vdev->os,
 		.ops = &viomb_backend,

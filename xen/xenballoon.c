@@ -294,6 +294,8 @@ xb_engine(struct xenballoon_softc *sc, const struct xenballoon_config *cfg)
 		    BN_BATCH_MAX,
 		.max_inflight = 1,	/* hypercalls complete at once */
 		.host_floor = false,
+		.poison = cfg->poison,
+		.poison_val = cfg->poison_val,
 		.os = cfg->os,
 		.ops = &xb_backend,
 		.be = sc,

@@ -67,6 +67,9 @@ struct xenballoon_config {
 	uint32_t	 batch_pages;	/* 0: default */
 	const struct xen_hv *hv;
 	void		*os;
+	/* The OS fills its free pages with poison_val (bn_config.poison). */
+	bool		 poison;
+	uint32_t	 poison_val;
 	void		*store_ring;	/* HVM_PARAM_STORE_PFN's page, mapped */
 	uint32_t	 store_evtchn;	/* HVM_PARAM_STORE_EVTCHN */
 };

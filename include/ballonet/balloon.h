@@ -122,7 +122,12 @@ struct bn_config {
 	 * (virtio DEFLATE_ON_OOM, 5.5.6.1): bn_balloon_reclaim() works.
 	 */
 	bool		 oom_deflate;
-	/* Fill pages with poison_val when they leave the balloon (5.5.6.4). */
+	/*
+	 * The OS keeps its free pages filled with poison_val: every page the
+	 * engine gives back to it is filled first, whichever way it comes
+	 * back (VIRTIO 1.2, 5.5.6.4).  virtio also tells the device
+	 * (PAGE_POISON) when it offers that.
+	 */
 	bool		 poison;
 	uint32_t	 poison_val;
 	void		*os;		/* handle for the port hooks */

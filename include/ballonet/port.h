@@ -60,9 +60,11 @@ int bn_port_page_alloc(void *os, bn_paddr_t *pa);
  * Give a page taken with bn_port_page_alloc() back to the OS allocator.
  * The engine frees only pages that went through bn_port_page_zero() or
  * came back from the host: they hold no guest data, and a port may
- * remember that.  Worker context (also from bn_balloon_reclaim(), which
- * the OS may call from its allocator's out-of-memory path); must not
- * block, and must not allocate.
+ * remember that.  With bn_config.poison every such page was filled with
+ * bn_port_page_fill() just before: the port need not fill it again.
+ * Worker context (also from bn_balloon_reclaim(), which the OS may call
+ * from its allocator's out-of-memory path); must not block, and must not
+ * allocate.
  */
 void bn_port_page_free(void *os, bn_paddr_t pa);
 
@@ -79,8 +81,9 @@ void bn_port_page_zero(void *os, bn_paddr_t pa);
 /*
  * Fill a page with a 32-bit pattern, repeated, little-endian: the poison
  * value of VIRTIO_BALLOON_F_PAGE_POISON (VIRTIO 1.2, 5.5.6.4).  Called only
- * when the OS asked for poisoning (bn_config.poison), in worker context
- * (as bn_port_page_free()); must not block.
+ * when the OS asked for poisoning (bn_config.poison), for every page the
+ * engine gives back to bn_port_page_free(), in worker context (as
+ * bn_port_page_free()); must not block.
  */
 void bn_port_page_fill(void *os, bn_paddr_t pa, uint32_t pattern);
 

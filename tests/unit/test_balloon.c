@@ -3,6 +3,7 @@
  * completes by hand.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -637,6 +638,74 @@ test_reclaim_from_inside_the_engine(void **state)
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
+/* Does the page of frame "pfn" hold "pattern" at both ends? */
+static bool
+holds(struct fixture *f, bn_pfn_t pfn, uint32_t pattern)
+{
+	uint8_t *p = fake_pa_to_va(&f->os, pfn << BN_PAGE_SHIFT);
+	uint32_t first, last;
+
+	memcpy(&first, p, 4);
+	memcpy(&last, p + 4092, 4);
+	return first == pattern && last == pattern;
+}
+
+/*
+ * 5.5.6.4: with poisoning, every page that comes back from the host holds
+ * poison_val, once: deflated, refused by the host (partial ack), aborted
+ * by a device reset, or refused by the front-end before it left.
+ */
+static void
+test_poison_on_every_way_back(void **state)
+{
+	struct fixture *f = *state;
+	struct bn_config cfg = config(f);
+	struct bn_request *req;
+	bn_pfn_t first;
+	uint32_t i;
+
+	cfg.poison = true;
+	cfg.poison_val = 0xc3c3a5a5u;
+	assert_int_equal(bn_balloon_init(&f->b, &cfg), BN_OK);
+	/* Partial acknowledgement: 24 of 100 frames come back. */
+	f->be.host_pages = 100;
+	(void)bn_balloon_run(&f->b);
+	req = f->be.sent[0];
+	bn_balloon_complete(&f->b, req, 76);
+	f->be.nsent = 0;
+	assert_int_equal(f->os.filled, 24);
+	for (i = 76; i < 100; i++)
+		assert_true(holds(f, req->pfns[i], cfg.poison_val));
+	/* A device reset: the inflate in flight comes back. */
+	f->os.now_ms += 100000;
+	f->be.host_pages = 200;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->be.nsent, 1);
+	req = f->be.sent[0];
+	f->be.nsent = 0;
+	bn_balloon_abort_inflight(&f->b);
+	assert_int_equal(f->os.filled, 24 + 124);
+	for (i = 0; i < 124; i++)
+		assert_true(holds(f, req->pfns[i], cfg.poison_val));
+	/* Deflated: filled once each. */
+	settle(f);
+	assert_int_equal(f->b.pages, 200);
+	f->be.host_pages = 0;
+	(void)bn_balloon_run(&f->b);
+	req = f->be.sent[0];
+	first = req->pfns[0];
+	complete_all(f);
+	assert_int_equal(f->os.filled, 24 + 124 + 200);
+	assert_true(holds(f, first, cfg.poison_val));
+	/* The front-end refused the request: they never left, all the same. */
+	f->be.submit_error = BN_EIO;
+	f->be.host_pages = 10;
+	(void)bn_balloon_run(&f->b);
+	assert_int_equal(f->os.filled, 24 + 124 + 200 + 10);
+	assert_int_equal(f->os.nused, 0);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+}
+
 int
 main(void)
 {
@@ -661,6 +730,7 @@ main(void)
 		T(test_synchronous_backend),
 		T(test_first_batch_ramps_up),
 		T(test_reclaim_from_inside_the_engine),
+		T(test_poison_on_every_way_back),
 #undef T
 	};
 

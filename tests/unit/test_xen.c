@@ -6,6 +6,7 @@
  * event channel, as a fast dom0 would.
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -291,6 +292,7 @@ struct fixture {
 	struct xs_client	 xs;
 	struct xenballoon_softc	 sc;
 	uint64_t		*bitmap;
+	bool			 poison;	/* attach with poisoning */
 };
 
 static int
@@ -491,6 +493,8 @@ attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
 		.ram_pages = RAM_PAGES,
 		.max_pfn = fake_max_pfn(&f->x.os),
 		.bitmap = f->bitmap,
+		.poison = f->poison,
+		.poison_val = 0x5a5a5a5au,
 		.hv = &fx_hv,
 		.os = &f->x,
 		.store_ring = &f->x.xs.ring,
@@ -548,6 +552,27 @@ test_xb_inflates_to_target(void **state)
 	assert_int_equal(f->sc.balloon.pages, 0);
 	assert_int_equal(f->x.curres, RAM_PAGES);
 	assert_int_equal(f->x.os.nused, 0);
+}
+
+/* An OS that poisons gets its pages back filled, once each. */
+static void
+test_xb_deflate_poisons(void **state)
+{
+	struct fixture *f = *state;
+	uint32_t w;
+
+	f->poison = true;
+	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, RAM_PAGES / 2);
+	assert_int_equal(f->x.os.filled, 0);
+	host_target(f, RAM_PAGES * 4);
+	(void)bn_balloon_run(&f->sc.balloon);
+	assert_int_equal(f->sc.balloon.pages, 0);
+	assert_int_equal(f->x.os.filled, RAM_PAGES / 2);
+	/* The fake allocator hands out the highest page first. */
+	memcpy(&w, f->x.os.ram + (RAM_PAGES - 1) * 4096 + 4092, 4);
+	assert_int_equal(w, 0x5a5a5a5au);
 }
 
 /* The host counts 1 MiB more than the guest's RAM: targets shift by it. */
@@ -796,6 +821,7 @@ main(void)
 		T(test_xs_error_reply_length),
 		T(test_xs_error_names),
 		T(test_xb_inflates_to_target),
+		T(test_xb_deflate_poisons),
 		T(test_xb_offset_from_static_max),
 		T(test_xb_hot_plug_is_clipped),
 		T(test_xb_huge_offset),
