@@ -14,6 +14,7 @@
 
 #include <ballonet/balloon.h>
 #include <ballonet/fmt.h>
+#include <ballonet/priv/balloon_priv.h>
 
 #define BACKOFF_MIN_MS		100	/* first retry after a refused page */
 #define BACKOFF_MAX_MS		6400	/* retries never wait longer */
@@ -68,6 +69,16 @@ bn_vlog(void *os, const char *name, int level, const char *fmt, va_list ap)
 		n = 0;
 	bn_vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
 	bn_port_log(os, level, line);
+}
+
+void
+bn_log(void *os, const char *name, int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	bn_vlog(os, name, level, fmt, ap);
+	va_end(ap);
 }
 
 void
@@ -397,7 +408,7 @@ poll_more(struct bn_balloon *b, uint64_t want)
 
 	if (b->cfg.ops->poll == NULL)
 		return want;
-	b->cfg.ops->poll(b->cfg.be);
+	bn_balloon_poll(b);
 	/* The same goal as move_toward_goal(): OOM reclaim's cap included. */
 	goal = held_goal(b);
 	committed = committed_pages(b);
@@ -566,8 +577,7 @@ bn_balloon_run(struct bn_balloon *b)
 
 	/* The port's hooks may reach bn_balloon_reclaim(): EBUSY then. */
 	b->depth++;
-	if (b->cfg.ops->poll != NULL)
-		b->cfg.ops->poll(b->cfg.be);
+	bn_balloon_poll(b);
 	now = bn_port_now_ms(b->cfg.os);
 	next = move_toward_goal(b, now);
 	next = min_u64(next, watch_acks(b, now));
@@ -734,4 +744,52 @@ bn_balloon_abort_inflight(struct bn_balloon *b)
 		bn_balloon_log(b, BN_LOG_WARN, "device reset: %llu pages of "
 		    "inflate back to the guest, %llu of deflate kept",
 		    (unsigned long long)back, (unsigned long long)kept);
+}
+
+void
+bn_balloon_poll(struct bn_balloon *b)
+{
+	if (b->cfg.ops->poll == NULL)
+		return;
+	b->depth++;
+	b->cfg.ops->poll(b->cfg.be);
+	b->depth--;
+}
+
+const char *
+bn_balloon_name(const struct bn_balloon *b)
+{
+	return b->cfg.name;
+}
+
+uint64_t
+bn_balloon_pages(const struct bn_balloon *b)
+{
+	return b->pages;
+}
+
+uint64_t
+bn_balloon_inflating(const struct bn_balloon *b)
+{
+	return b->inflating;
+}
+
+bool
+bn_balloon_holds(const struct bn_balloon *b, bn_pfn_t pfn)
+{
+	return pfn < b->cfg.max_pfn && bit_test(b, pfn);
+}
+
+const struct bn_stats *
+bn_balloon_stats(const struct bn_balloon *b)
+{
+	return &b->stats;
+}
+
+bool
+bn_balloon_poison(const struct bn_balloon *b, uint32_t *val)
+{
+	if (val != NULL)
+		*val = b->cfg.poison_val;
+	return b->cfg.poison;
 }

@@ -10,6 +10,7 @@
  * not inflate again at once into the memory the OS just asked for.
  */
 #include <ballonet/balloon.h>
+#include <ballonet/priv/balloon_priv.h>
 
 uint64_t
 bn_balloon_oom_goal(const struct bn_balloon *b, uint64_t goal)

@@ -2,6 +2,7 @@
  * The userland interface of viomb(4) and balloon(4) over the engine.
  */
 #include <ballonet/fmt.h>
+#include <ballonet/priv/balloon_priv.h>
 #include <ballonet/str.h>
 #include <ballonet/sysctl.h>
 

@@ -22,21 +22,21 @@ bit(const uint64_t *map, uint64_t pfn)
 void
 balloon_audit(const struct bn_balloon *b)
 {
-	uint64_t pfn, both = 0, last = pmem.max_pfn;
+	const char *name = bn_balloon_name(b);
+	uint64_t pfn, both = 0, held;
 
-	if (b->cfg.max_pfn < last)
-		last = b->cfg.max_pfn;
 	if (bn_balloon_check(b) != BN_OK)
 		kprintf("%s: audit: the balloon's books do not balance\n",
-		    b->cfg.name);
-	if (pmem.free_pages + b->pages + b->inflating > pmem.total_pages)
+		    name);
+	held = bn_balloon_pages(b) + bn_balloon_inflating(b);
+	if (pmem.free_pages + held > pmem.total_pages)
 		kprintf("%s: audit: free %llu + ballooned %llu > total %llu\n",
-		    b->cfg.name, (unsigned long long)pmem.free_pages,
-		    (unsigned long long)(b->pages + b->inflating),
+		    name, (unsigned long long)pmem.free_pages,
+		    (unsigned long long)held,
 		    (unsigned long long)pmem.total_pages);
-	for (pfn = 0; pfn < last; pfn++)
-		both += bit(b->cfg.bitmap, pfn) && bit(pmem.map, pfn);
+	for (pfn = 0; pfn < pmem.max_pfn; pfn++)
+		both += bn_balloon_holds(b, pfn) && bit(pmem.map, pfn);
 	if (both != 0)
 		kprintf("%s: audit: %llu frames both free and ballooned\n",
-		    b->cfg.name, (unsigned long long)both);
+		    name, (unsigned long long)both);
 }

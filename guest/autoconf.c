@@ -18,8 +18,10 @@
 #include "pci.h"
 #include "pmem.h"
 #include "reporting.h"
+#include "viomb.h"
 #include "xen.h"
 #include "xen_abi.h"
+#include "xenballoon.h"
 
 #define VIRTIO_VENDOR		0x1af4
 #define VIRTIO_PCI_BALLOON_T	0x1002	/* transitional */

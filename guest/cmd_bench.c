@@ -23,6 +23,7 @@
 #include "libkern.h"
 #include "pmem.h"
 #include "shell.h"
+#include "viomb.h"
 #include "virtqueue.h"
 #include "zpage.h"
 

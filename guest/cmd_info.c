@@ -10,7 +10,9 @@
 #include "kern.h"
 #include "pmem.h"
 #include "shell.h"
+#include "viomb.h"
 #include "xen.h"
+#include "xenballoon.h"
 
 static void
 info_machine(void)
@@ -59,6 +61,7 @@ static void
 info_viomb(void)
 {
 	const struct viomb_softc *sc = guest.viomb;
+	uint32_t poison;
 	int gsi;
 
 	if (sc == NULL) {
@@ -69,9 +72,9 @@ info_viomb(void)
 	kprintf("viomb0: %s, transport %s, features 0x%llx\n",
 	    guest.viomb_where, guest.vdev->ops->name,
 	    (unsigned long long)sc->features);
-	if (viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
-		kprintf("viomb0: page poison 0x%08x\n",
-		    sc->balloon.cfg.poison_val);
+	if (bn_balloon_poison(&sc->balloon, &poison) &&
+	    viomb_has(sc, VIRTIO_BALLOON_F_PAGE_POISON))
+		kprintf("viomb0: page poison 0x%08x\n", poison);
 	if (gsi >= 0)
 		kprintf("viomb0: interrupts on gsi %d\n", gsi);
 	else

@@ -147,7 +147,8 @@ cmd_mem(int argc, char **argv)
 	uint64_t bytes, balloon;
 
 	if (argc == 1) {
-		balloon = guest.balloon != NULL ? guest.balloon->pages : 0;
+		balloon = guest.balloon != NULL ?
+		    bn_balloon_pages(guest.balloon) : 0;
 		kprintf("mem: total %llu pages, free %llu, held %llu, "
 		    "balloon %llu\n", (unsigned long long)pmem.total_pages,
 		    (unsigned long long)pmem.free_pages,

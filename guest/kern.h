@@ -7,8 +7,15 @@
 
 #include <stdint.h>
 
-#include "viomb.h"
-#include "xenballoon.h"
+#include <ballonet/balloon.h>
+
+/*
+ * Declared, not defined: what includes only this header reads the balloon
+ * through balloon.h's functions and cannot reach into the engine.
+ */
+struct viomb_softc;
+struct virtio_dev;
+struct xenballoon_softc;
 
 struct guest {
 	volatile int		 wakeup;	/* bn_port_wakeup() since last run */

@@ -22,6 +22,7 @@
 #include "trap.h"
 #include "wave.h"
 #include "xen.h"
+#include "xenballoon.h"
 #include "zpage.h"
 
 #define POLL_MS		1000	/* run the engine at least this often */

@@ -24,7 +24,7 @@ wait_reports(void)
 	uint64_t deadline = clock_now_ms() + BN_OOM_WAIT_MS;
 
 	while (reporting_inflight() > 0 && clock_now_ms() < deadline)
-		b->cfg.ops->poll(b->cfg.be);
+		bn_balloon_poll(b);
 	return pmem.free_pages - before;
 }
 

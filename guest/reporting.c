@@ -77,13 +77,13 @@ free_run(void)
 static void
 poison_run(struct viomb_softc *sc, uint64_t pfn, uint64_t pages)
 {
+	uint32_t val;
 	uint64_t i;
 
-	if (!sc->balloon.cfg.poison)
+	if (!bn_balloon_poison(&sc->balloon, &val))
 		return;
 	for (i = 0; i < pages; i++)
-		bn_port_page_fill(&guest, (pfn + i) << PAGE_SHIFT,
-		    sc->balloon.cfg.poison_val);
+		bn_port_page_fill(&guest, (pfn + i) << PAGE_SHIFT, val);
 }
 
 /* Take [pfn, pfn + pages) out of pmem and report it; false if refused. */

@@ -38,19 +38,8 @@ static const struct bn_backend_ops viomb_backend = {
 	.set_target = NULL,	/* virtio has no channel for it */
 };
 
-static void viomb_log(struct viomb_softc *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Every message starts with the instance name. */
-static void
-viomb_log(struct viomb_softc *sc, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	bn_vlog(sc->vdev->os, sc->name, level, fmt, ap);
-	va_end(ap);
-}
+/* Every message starts with the instance name (engine/balloon.c). */
+#define viomb_log(sc, ...)	bn_log((sc)->vdev->os, (sc)->name, __VA_ARGS__)
 
 bool
 viomb_has(const struct viomb_softc *sc, int bit)

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include <ballonet/balloon.h>
+#include <ballonet/priv/balloon_priv.h>	/* the softc embeds the engine */
 #include "virtio.h"
 #include "virtqueue.h"
 

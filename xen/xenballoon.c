@@ -8,7 +8,6 @@
  * The hypervisor answers with the number of frames it handled; the engine
  * keeps the rest.
  */
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +29,9 @@ static int	xb_submit(void *be, struct bn_request *req);
 static void	xb_set_actual(void *be, uint64_t pages);
 static int	xb_set_target(void *be, uint64_t kib);
 
+/* Every message starts with the instance name (engine/balloon.c). */
+#define xb_log(sc, ...)	bn_log((sc)->os, (sc)->name, __VA_ARGS__)
+
 static const struct bn_backend_ops xb_backend = {
 	.sysctl_prefix = "machdep.xen.balloon",
 	.poll = xb_poll,
@@ -37,20 +39,6 @@ static const struct bn_backend_ops xb_backend = {
 	.set_actual = xb_set_actual,
 	.set_target = xb_set_target,
 };
-
-static void xb_log(struct xenballoon_softc *, int, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
-
-/* Every message starts with the instance name. */
-static void
-xb_log(struct xenballoon_softc *sc, int level, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	bn_vlog(sc->os, sc->name, level, fmt, ap);
-	va_end(ap);
-}
 
 /* XENMEM_current_reservation and _maximum_reservation: pages, or < 0. */
 static long

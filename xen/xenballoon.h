@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include <ballonet/balloon.h>
+#include <ballonet/priv/balloon_priv.h>	/* the softc embeds the engine */
 
 #include "xen_port.h"
 #include "xenstore.h"

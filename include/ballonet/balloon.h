@@ -12,13 +12,20 @@
  * (it is large: the requests carry their frame numbers inline) and a
  * bitmap of one bit per 4 KiB page of guest-physical address space.
  *
+ * The struct's members are private, as lwIP's priv/ headers are: they are
+ * defined in include/ballonet/priv/balloon_priv.h, which the engine and the
+ * front-ends include (a front-end embeds the struct in its softc, so that
+ * the OS allocates nothing), and the OS does not.  The OS reads a balloon
+ * only through the functions below.  An opaque byte array of a public size
+ * would hide the members better, but the engine would then reach them
+ * through a cast, against C's aliasing rules.
+ *
  * Units: "pages" are 4 KiB pages, "kib" are KiB.  A frame number (pfn) is
  * a guest-physical address shifted right by BN_PAGE_SHIFT.
  */
 #ifndef BALLONET_BALLOON_H
 #define BALLONET_BALLOON_H
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -150,36 +157,6 @@ struct bn_stats {
 	uint64_t	stats_updates;	/* statistics buffers given to the host */
 };
 
-struct bn_balloon {
-	struct bn_config cfg;
-
-	uint64_t	host_pages;	/* balloon size the host asks for */
-	uint64_t	host_max_kib;	/* reservation the host allows, 0 = RAM */
-	uint64_t	user_kib;	/* target reservation set by the guest, 0 = none */
-	uint64_t	min_kib;	/* reservation never given up (sysctl min) */
-	uint64_t	safeguard_kib;	/* lowest allowed min */
-
-	uint64_t	pages;		/* in the balloon, acknowledged by the host */
-	uint64_t	inflating;	/* in inflate requests in flight */
-	uint64_t	deflating;	/* in deflate requests in flight */
-
-	uint64_t	retry_at_ms;	/* no allocation before this time */
-	uint32_t	backoff_ms;	/* current retry delay, 0 = none */
-	uint64_t	warned_goal;	/* goal last warned about, to say it once */
-	uint64_t	next_warn_ms;	/* rate limit of the allocation message */
-	uint64_t	next_host_warn_ms; /* of "more than RAM", for flapping */
-	uint64_t	scan_word;	/* where deflate looks for set bits next */
-	uint32_t	ramp;		/* frames in the next inflate request */
-	bool		oom_hold;	/* no inflating past oom_cap: ... */
-	uint64_t	oom_cap;	/* ... pages, until a new target comes */
-	bool		reclaiming;	/* inside bn_balloon_reclaim() */
-	uint32_t	depth;		/* run() and complete() on the stack */
-	uint64_t	features;	/* the backend's negotiated bits, for sysctl */
-
-	struct bn_stats	stats;
-	struct bn_request req[BN_INFLIGHT_MAX];
-};
-
 /* Set up an instance; the balloon starts empty.  EINVAL on a bad config. */
 int bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
     BN_MUST_CHECK;
@@ -216,9 +193,6 @@ void bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
  */
 int bn_balloon_reclaim(struct bn_balloon *b, uint64_t pages, uint64_t *got)
     BN_MUST_CHECK;
-
-/* The goal, less what OOM reclaim took back; engine/oom.c. */
-uint64_t bn_balloon_oom_goal(const struct bn_balloon *b, uint64_t goal);
 
 /*
  * The device was reset: every request in flight is lost, and none will be
@@ -261,16 +235,29 @@ bool bn_balloon_settled(const struct bn_balloon *b);
  */
 int bn_balloon_check(const struct bn_balloon *b);
 
-/* Format and log a message with the instance name in front. */
-void bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt,
-    ...) __attribute__((format(printf, 3, 4)));
+/*
+ * What the OS may read of a balloon; its members are the engine's own
+ * (include/ballonet/priv/balloon_priv.h).
+ */
+
+/* The instance name of bn_config, "viomb0". */
+const char *bn_balloon_name(const struct bn_balloon *b);
+/* Pages in the balloon, acknowledged by the host ("actual"). */
+uint64_t bn_balloon_pages(const struct bn_balloon *b);
+/* Pages out of the OS in inflate requests the host has not acknowledged. */
+uint64_t bn_balloon_inflating(const struct bn_balloon *b);
+/* True when frame "pfn" is in the balloon (its bit is set). */
+bool bn_balloon_holds(const struct bn_balloon *b, bn_pfn_t pfn);
+/* The counters. */
+const struct bn_stats *bn_balloon_stats(const struct bn_balloon *b);
+/* True when the engine poisons (bn_config.poison); *val gets poison_val. */
+bool bn_balloon_poison(const struct bn_balloon *b, uint32_t *val);
 
 /*
- * The same for a front-end, before its engine exists too: "name: " and the
- * message, one line of at most BN_LOG_LINE bytes, to bn_port_log(os).
+ * Let the front-end drain completions and read the host's wishes (its
+ * poll hook), without starting any request: for an OS that waits for
+ * the device outside bn_balloon_run(), as an OOM path does.
  */
-#define BN_LOG_LINE	256
-void bn_vlog(void *os, const char *name, int level, const char *fmt,
-    va_list ap) __attribute__((format(printf, 4, 0)));
+void bn_balloon_poll(struct bn_balloon *b);
 
 #endif /* BALLONET_BALLOON_H */

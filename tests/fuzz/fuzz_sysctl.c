@@ -20,6 +20,7 @@
 #include "guest_stubs.h"
 #include "kern.h"
 #include "shell.h"
+#include "viomb.h"
 
 #define RAM_PAGES	1024
 

@@ -1,6 +1,6 @@
 /*
  * The engine against the fake port and a fake backend that the test
- * completes by hand.
+ * completes by hand.  White-box: the tests read the engine's members.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <ballonet/balloon.h>
+#include <ballonet/priv/balloon_priv.h>	/* white-box: the engine's books */
 #include <ballonet/sysctl.h>
 
 #include "fake_port.h"
