@@ -292,6 +292,14 @@ warn_if_held(struct bn_balloon *b, uint64_t goal)
 	    (unsigned long long)b->min_kib);
 }
 
+uint32_t
+bn_backoff_next(uint32_t cur_ms, uint32_t min_ms, uint32_t max_ms)
+{
+	if (cur_ms == 0)
+		return min_ms;
+	return (uint32_t)min_u64((uint64_t)cur_ms * 2, max_ms);
+}
+
 /*
  * The OS refused a page, or the host a frame: retry later, with a delay
  * that doubles.
@@ -299,8 +307,8 @@ warn_if_held(struct bn_balloon *b, uint64_t goal)
 static uint64_t
 back_off(struct bn_balloon *b, uint64_t now, const char *why)
 {
-	b->backoff_ms = b->backoff_ms == 0 ? BACKOFF_MIN_MS :
-	    (uint32_t)min_u64((uint64_t)b->backoff_ms * 2, BACKOFF_MAX_MS);
+	b->backoff_ms = bn_backoff_next(b->backoff_ms, BACKOFF_MIN_MS,
+	    BACKOFF_MAX_MS);
 	b->retry_at_ms = now + b->backoff_ms;
 	if (now >= b->next_warn_ms) {
 		b->next_warn_ms = now + WARN_INTERVAL_MS;

@@ -110,10 +110,8 @@ viomb_reset_watchdog(struct viomb_softc *sc)
 	if (why == NULL || now < sc->reset_at_ms)
 		return;
 	sc->resets++;
-	sc->reset_backoff_ms = sc->reset_backoff_ms == 0 ?
-	    RESET_BACKOFF_MIN_MS : sc->reset_backoff_ms * 2;
-	if (sc->reset_backoff_ms > RESET_BACKOFF_MAX_MS)
-		sc->reset_backoff_ms = RESET_BACKOFF_MAX_MS;
+	sc->reset_backoff_ms = bn_backoff_next(sc->reset_backoff_ms,
+	    RESET_BACKOFF_MIN_MS, RESET_BACKOFF_MAX_MS);
 	sc->reset_at_ms = now + sc->reset_backoff_ms;
 	bn_balloon_log(&sc->balloon, BN_LOG_WARN, "%s; resetting it", why);
 	error = viomb_restart(sc);

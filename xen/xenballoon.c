@@ -169,10 +169,8 @@ xb_short_populate(struct xenballoon_softc *sc, const struct bn_request *req,
 	xb_log(sc, BN_LOG_WARN,
 	    "increase reservation incomplete: was %zu, returned %d",
 	    (size_t)req->npfns, (int)done);
-	sc->backoff_ms = sc->backoff_ms == 0 ? XB_BACKOFF_MIN_MS :
-	    sc->backoff_ms * 2;
-	if (sc->backoff_ms > XB_BACKOFF_MAX_MS)
-		sc->backoff_ms = XB_BACKOFF_MAX_MS;
+	sc->backoff_ms = bn_backoff_next(sc->backoff_ms, XB_BACKOFF_MIN_MS,
+	    XB_BACKOFF_MAX_MS);
 	sc->retry_at_ms = now + sc->backoff_ms;
 }
 

@@ -328,6 +328,21 @@ test_partial_ack_returns_the_rest(void **state)
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
+/* The one doubling backoff of the engine and both front-ends. */
+static void
+test_backoff_next(void **state)
+{
+	(void)state;
+	assert_int_equal(bn_backoff_next(0, 100, 6400), 100);
+	assert_int_equal(bn_backoff_next(100, 100, 6400), 200);
+	assert_int_equal(bn_backoff_next(3200, 100, 6400), 6400);
+	assert_int_equal(bn_backoff_next(6400, 100, 6400), 6400);
+	assert_int_equal(bn_backoff_next(5000, 1000, 6400), 6400);
+	/* Twice a large delay does not wrap around. */
+	assert_int_equal(bn_backoff_next(UINT32_MAX, 1, UINT32_MAX),
+	    UINT32_MAX);
+}
+
 /* A host that takes fewer frames than asked is not asked again at once. */
 static void
 test_short_inflate_backs_off(void **state)
@@ -719,6 +734,7 @@ main(void)
 		T(test_reversal_mid_flight),
 		T(test_min_holds_and_warns_once),
 		T(test_backoff_doubles_and_is_bounded),
+		T(test_backoff_next),
 		T(test_partial_ack_returns_the_rest),
 		T(test_short_inflate_backs_off),
 		T(test_short_sync_inflate_backs_off),

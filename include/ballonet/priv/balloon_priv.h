@@ -46,6 +46,13 @@ struct bn_balloon {
 /* The goal, less what OOM reclaim took back; engine/oom.c. */
 uint64_t bn_balloon_oom_goal(const struct bn_balloon *b, uint64_t goal);
 
+/*
+ * One step of a doubling backoff, for the engine and the front-ends alike:
+ * "min_ms" after no delay ("cur_ms" 0), else twice "cur_ms", never above
+ * "max_ms".
+ */
+uint32_t bn_backoff_next(uint32_t cur_ms, uint32_t min_ms, uint32_t max_ms);
+
 /* Format and log a message with the instance name in front. */
 void bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
