@@ -48,7 +48,8 @@ UNIT_LIB_SRCS	:= $(PORTABLE_SRCS) tests/unit/fake_port.c \
 UNIT_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(UNIT_LIB_SRCS))
 
 CLI_SRCS	:= $(wildcard host/*.c)
-CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS))
+# The CLI shares the engine's number parser (engine/str.c).
+CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS) engine/str.c)
 
 # ballonetd (daemon/): the CLI's QMP client, run directory and sizes are
 # linked in, not copied.  The libvirt backend (with host/libvirt.c) is
@@ -57,13 +58,13 @@ CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS))
 DAEMON_LIBVIRT	:= $(if $(wildcard daemon/backend_libvirt.c),daemon/backend_libvirt.c host/libvirt.c,daemon/backend_none.c)
 DAEMON_SRCS	:= $(filter-out daemon/backend_libvirt.c daemon/backend_none.c, \
 		   $(wildcard daemon/*.c)) $(DAEMON_LIBVIRT) \
-		   host/qmp.c host/rundir.c host/size.c
+		   host/qmp.c host/rundir.c host/size.c engine/str.c
 DAEMON_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(DAEMON_SRCS))
 DAEMON_LIBS	 = -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
 		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),$(or $(LIBVIRT_LIBS),-lvirt))
 # The policies and collection are pure: their unit tests link them alone.
 POLICY_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(wildcard daemon/policy*.c) \
-		   daemon/collect.c daemon/config.c host/size.c)
+		   daemon/collect.c daemon/config.c host/size.c engine/str.c)
 POLICY_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
 		   $(wildcard tests/unit/test_policy*.c))
 
@@ -123,7 +124,8 @@ $(BUILD)/tests/%: tests/unit/%.c $(UNIT_LIB_OBJS)
 	    -lcmocka $(HOST_LDFLAGS)
 
 # The CLI's size parser has a unit test of its own, linked with it alone.
-$(BUILD)/tests/test_size: tests/unit/test_size.c $(BUILD)/host-obj/host/size.o
+$(BUILD)/tests/test_size: tests/unit/test_size.c $(BUILD)/host-obj/host/size.o \
+    $(BUILD)/host-obj/engine/str.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(HOST_LDFLAGS)
 
@@ -166,7 +168,8 @@ fuzzers: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_sysctl: $(FUZZ_LIB_OBJS) $(FUZZ_SHELL_OBJS)
-$(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o
+$(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o \
+    $(BUILD)/fuzz-obj/engine/str.o
 $(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o
 $(BUILD)/fuzz/fuzz_qmp: FUZZ_LIBS := -ljansson
 

@@ -36,3 +36,23 @@ bn_memzero(void *p, size_t n)
 	for (i = 0; i < n; i++)
 		b[i] = 0;
 }
+
+int
+bn_parse_u64(const char *s, uint64_t *val, const char **end)
+{
+	uint64_t v = 0;
+	unsigned d;
+
+	if (*s < '0' || *s > '9')
+		return BN_EINVAL;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return BN_ERANGE;
+		v = v * 10 + d;
+	}
+	*val = v;
+	if (end != NULL)
+		*end = s;
+	return BN_OK;
+}

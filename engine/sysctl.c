@@ -131,23 +131,15 @@ bn_sysctl_read(const struct bn_balloon *b, const char *name, uint64_t *val)
 
 /* Unsigned decimal, nothing else: no sign, no spaces, no suffix. */
 static int
-parse_u64(const char *s, uint64_t *val)
+parse_value(const char *s, uint64_t *val)
 {
-	uint64_t v = 0;
-	unsigned d;
+	const char *end;
+	int error;
 
-	if (*s == '\0')
+	error = bn_parse_u64(s, val, &end);
+	if (error == BN_OK && *end != '\0')
 		return BN_EINVAL;
-	for (; *s != '\0'; s++) {
-		if (*s < '0' || *s > '9')
-			return BN_EINVAL;
-		d = (unsigned)(*s - '0');
-		if (v > (UINT64_MAX - d) / 10)
-			return BN_ERANGE;
-		v = v * 10 + d;
-	}
-	*val = v;
-	return BN_OK;
+	return error;
 }
 
 int
@@ -162,7 +154,7 @@ bn_sysctl_write(struct bn_balloon *b, const char *name, const char *value,
 		return BN_ENOENT;
 	if (node->set == NULL)
 		return BN_EPERM;
-	error = parse_u64(value, &v);
+	error = parse_value(value, &v);
 	if (error != BN_OK)
 		return error;
 	old = node->get(b);

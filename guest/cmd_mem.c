@@ -5,6 +5,8 @@
  */
 #include <stdint.h>
 
+#include <ballonet/str.h>
+
 #include "console.h"
 #include "kern.h"
 #include "libkern.h"
@@ -16,7 +18,11 @@
 static uint64_t held_head;	/* physical address of the newest page */
 static uint64_t held;		/* pages */
 
-/* 1 for none; K, M, G, optionally followed by "B" or "iB"; 0: bad. */
+/*
+ * The unit after the number, as the host's ballonet(1) reads sizes: none
+ * is MiB (as QEMU's -m), B is bytes, K, M, G optionally followed by "B" or
+ * "iB" are powers of 1024; 0: bad.
+ */
 static uint64_t
 multiplier(const char *s)
 {
@@ -24,7 +30,9 @@ multiplier(const char *s)
 
 	switch (*s) {
 	case '\0':
-		return 1;
+		return 1ull << 20;
+	case 'b': case 'B':
+		return s[1] == '\0' ? 1 : 0;
 	case 'k': case 'K':
 		mul = 1ull << 10;
 		break;
@@ -46,16 +54,12 @@ multiplier(const char *s)
 int
 parse_size(const char *s, uint64_t *bytes)
 {
-	uint64_t v = 0, mul;
+	const char *unit;
+	uint64_t v, mul;
 
-	if (*s < '0' || *s > '9')
+	if (bn_parse_u64(s, &v, &unit) != BN_OK)
 		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > (UINT64_MAX - 9) / 10)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if ((mul = multiplier(s)) == 0 || v > UINT64_MAX / mul)
+	if ((mul = multiplier(unit)) == 0 || v > UINT64_MAX / mul)
 		return -1;
 	*bytes = v * mul;
 	return 0;

@@ -29,7 +29,7 @@ static const struct cmd {
 	{ "sysctl", cmd_sysctl, "sysctl [-a] [-w] NAME[=VALUE] ...",
 	    "read or write a node" },
 	{ "mem", cmd_mem, "mem [touch SIZE | free]",
-	    "use memory: SIZE in bytes or with K, M, G" },
+	    "use memory: SIZE in MiB, or with B, K, M, G" },
 	{ "wave", cmd_wave, "wave [PERIOD PEAK BASE [PHASE] | stop]",
 	    "follow a demand: PEAK, then BASE, every PERIOD s" },
 	{ "intr", cmd_intr, "intr", "interrupt counts per source" },

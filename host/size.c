@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <ballonet/str.h>
+
 struct unit {
 	const char	*name;
 	unsigned	 shift;		/* the unit is 1 << shift bytes */
@@ -35,18 +37,13 @@ unit_shift(const char *suffix, unsigned *shift)
 int
 size_parse(const char *text, uint64_t *bytes)
 {
-	const char *p = text;
-	uint64_t n = 0;
+	const char *p;
+	uint64_t n;
 	unsigned shift;
 
-	if (text == NULL || *p < '0' || *p > '9')
+	/* The engine's parser: the guest's shell reads numbers the same way. */
+	if (text == NULL || bn_parse_u64(text, &n, &p) != BN_OK)
 		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		unsigned digit = (unsigned)(*p - '0');
-		if (n > (UINT64_MAX - digit) / 10)
-			return -1;
-		n = n * 10 + digit;
-	}
 	if (unit_shift(p, &shift) != 0)
 		return -1;
 	if (shift > 0 && n > (UINT64_MAX >> shift))

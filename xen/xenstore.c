@@ -253,9 +253,9 @@ xs_read(struct xs_client *xs, const char *path, char *buf, size_t len)
 int
 xs_read_u64(struct xs_client *xs, const char *path, uint64_t *val)
 {
+	const char *end;
 	char buf[24];
-	uint64_t v = 0;
-	size_t i;
+	uint64_t v;
 	int error;
 
 	if ((error = xs_read(xs, path, buf, sizeof(buf))) != BN_OK)
@@ -263,15 +263,10 @@ xs_read_u64(struct xs_client *xs, const char *path, uint64_t *val)
 	/* xs_read truncates: a prefix of the number is not the number. */
 	if (xs->reply_len >= sizeof(buf))
 		return BN_ERANGE;
-	if (buf[0] == '\0')
+	if ((error = bn_parse_u64(buf, &v, &end)) != BN_OK)
+		return error;
+	if (*end != '\0')
 		return BN_EINVAL;
-	for (i = 0; buf[i] != '\0'; i++) {
-		if (buf[i] < '0' || buf[i] > '9')
-			return BN_EINVAL;
-		if (v > (UINT64_MAX - (uint64_t)(buf[i] - '0')) / 10)
-			return BN_ERANGE;
-		v = v * 10 + (uint64_t)(buf[i] - '0');
-	}
 	*val = v;
 	return BN_OK;
 }

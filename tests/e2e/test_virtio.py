@@ -423,6 +423,25 @@ def test_sysctl_errors():
         assert vm.logical() == GiB
 
 
+def test_mem_sizes():
+    """The guest reads sizes as the host's ballonet(1) does: a bare number
+    is MiB, B is bytes, K/M/G are powers of 1024; anything else is
+    refused with one line and takes nothing."""
+    with guest("pci") as vm:
+        for size, pages, mib in (("2", 512, 2), ("2M", 512, 2),
+                                 ("4096B", 1, 0), ("8K", 2, 0)):
+            out = vm.shell.run("mem touch " + size)
+            assert out[-1].startswith("mem: touched %d pages (%d MiB)" %
+                                      (pages, mib)), (size, out)
+            vm.shell.run("mem free")
+        for bad in ("12x", "-1", "1MiBs", "99999999999999999999", "1Bi"):
+            out = vm.shell.run("mem touch " + bad)
+            assert out == ["mem: bad size '%s'" % bad], (bad, out)
+        out = vm.shell.run("mem")
+        assert re.match(r"mem: total \d+ pages, free \d+, held 0, "
+                        r"balloon 0$", out[-1]), out
+
+
 # --- (h) the balloon's interrupts are counted --------------------------
 
 def balloon_interrupts(vm):

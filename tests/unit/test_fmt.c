@@ -1,4 +1,7 @@
-/* The freestanding formatter against the C library's own snprintf. */
+/*
+ * The freestanding formatter against the C library's own snprintf, and the
+ * other freestanding helpers: the decimal parser and error texts.
+ */
 #include <stdarg.h>
 #include <stddef.h>
 #include <limits.h>
@@ -10,6 +13,7 @@
 
 #include <ballonet/error.h>
 #include <ballonet/fmt.h>
+#include <ballonet/str.h>
 
 #define SAME(...) do {							\
 	char ours[128], libc[128];					\
@@ -83,6 +87,36 @@ test_truncation(void **state)
 	assert_string_equal(buf, "(null)");
 }
 
+/* The one decimal parser of the engine, the guest's shell and the host. */
+static void
+test_parse_u64(void **state)
+{
+	const char *end;
+	uint64_t v;
+
+	(void)state;
+	assert_int_equal(bn_parse_u64("0", &v, &end), BN_OK);
+	assert_int_equal(v, 0);
+	assert_int_equal(*end, '\0');
+	assert_int_equal(bn_parse_u64("007M", &v, &end), BN_OK);
+	assert_int_equal(v, 7);
+	assert_string_equal(end, "M");
+	assert_int_equal(bn_parse_u64("18446744073709551615", &v, NULL),
+	    BN_OK);
+	assert_true(v == UINT64_MAX);
+	v = 42;
+	assert_int_equal(bn_parse_u64("18446744073709551616", &v, &end),
+	    BN_ERANGE);
+	assert_int_equal(bn_parse_u64("99999999999999999999999", &v, &end),
+	    BN_ERANGE);
+	assert_int_equal(bn_parse_u64("", &v, &end), BN_EINVAL);
+	assert_int_equal(bn_parse_u64("-1", &v, &end), BN_EINVAL);
+	assert_int_equal(bn_parse_u64("+1", &v, &end), BN_EINVAL);
+	assert_int_equal(bn_parse_u64(" 1", &v, &end), BN_EINVAL);
+	assert_int_equal(bn_parse_u64("x1", &v, &end), BN_EINVAL);
+	assert_true(v == 42);	/* untouched on error */
+}
+
 static void
 test_strerror(void **state)
 {
@@ -100,6 +134,7 @@ main(void)
 		cmocka_unit_test(test_conversions),
 		cmocka_unit_test(test_length_modifiers),
 		cmocka_unit_test(test_truncation),
+		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_strerror),
 	};
 
