@@ -95,7 +95,6 @@ int
 bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
 {
 	uint64_t reserve;
-	size_t i;
 
 	if (b == NULL || cfg == NULL || cfg->name == NULL || cfg->ops == NULL ||
 	    cfg->ops->submit == NULL || cfg->ops->set_actual == NULL ||
@@ -111,8 +110,6 @@ bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
 		return BN_EINVAL;
 
 	*b = (struct bn_balloon){ .cfg = *cfg };
-	for (i = 0; i < BN_INFLIGHT_MAX; i++)
-		b->req[i].tag = (uint32_t)i;
 	reserve = bn_port_reserved_pages(cfg->os) + BN_SAFEGUARD_EXTRA;
 	b->safeguard_kib = min_u64(reserve, cfg->ram_pages) * BN_KIB_PER_PAGE;
 	b->min_kib = b->safeguard_kib;
@@ -663,6 +660,9 @@ bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
 	req->busy = false;
 	b->stats.requests++;
 	b->cfg.ops->set_actual(b->cfg.be, b->pages);
+	BN_DPRINTF(b, "%s of %u pages: %u acknowledged, %llu in the balloon",
+	    req->dir == BN_INFLATE ? "inflate" : "deflate", req->npfns, done,
+	    (unsigned long long)b->pages);
 	b->depth--;
 }
 

@@ -218,12 +218,14 @@ bn_port_io_write(void *os, uint32_t port, int width, uint32_t val)
 		outl((uint16_t)port, val);
 }
 
-/* Build with -DGUEST_DEBUG to see per-batch messages. */
+/* Per-request lines only in the debug build (GUEST_DEBUG=1: BN_DEBUG). */
 void
 bn_port_log(void *os, int level, const char *msg)
 {
 	(void)os;
-#ifndef GUEST_DEBUG
+#ifdef BN_DEBUG
+	(void)level;
+#else
 	if (level >= BN_LOG_DEBUG)
 		return;
 #endif

@@ -64,7 +64,6 @@ struct bn_request {
 	bool		busy;		/* submitted, not yet completed */
 	uint32_t	npfns;		/* frames in pfns[] */
 	bn_pfn_t	pfns[BN_BATCH_MAX];
-	uint32_t	tag;		/* free for the front-end's use */
 	uint64_t	sent_ms;	/* bn_port_now_ms() at submission */
 	bool		late;		/* reported as unacknowledged */
 };

@@ -42,7 +42,7 @@ typedef uint64_t bn_paddr_t;
 #define BN_LOG_ERR	0	/* something was refused or lost */
 #define BN_LOG_WARN	1	/* a target cannot be reached, a retry */
 #define BN_LOG_INFO	2	/* attach, features, state changes */
-#define BN_LOG_DEBUG	3	/* per batch; a port may drop these */
+#define BN_LOG_DEBUG	3	/* per request, -DBN_DEBUG builds only */
 
 /*
  * Pages.

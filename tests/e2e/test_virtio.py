@@ -515,4 +515,7 @@ def test_debug_guest_audit():
         # The audit's complaints are "viomb0: audit: ..." messages.
         audits = [m for m in vm.shell.messages if "audit:" in m]
         assert not audits, audits
+        # BN_DEBUG: the engine says what each request did.
+        assert any(re.search(r"viomb0: inflate of \d+ pages: \d+ "
+                             r"acknowledged", m) for m in vm.shell.messages)
 

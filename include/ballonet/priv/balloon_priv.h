@@ -58,6 +58,16 @@ void bn_balloon_log(const struct bn_balloon *b, int level, const char *fmt,
     ...) __attribute__((format(printf, 3, 4)));
 
 /*
+ * A line per request at BN_LOG_DEBUG, compiled in only with -DBN_DEBUG, as
+ * OpenBSD's VIOMBDEBUG (the reference guest's GUEST_DEBUG=1 build).
+ */
+#ifdef BN_DEBUG
+#define BN_DPRINTF(b, ...)	bn_balloon_log((b), BN_LOG_DEBUG, __VA_ARGS__)
+#else
+#define BN_DPRINTF(b, ...)	do { } while (0)
+#endif
+
+/*
  * The same for a front-end, before its engine exists too: "name: " and the
  * message, one line of at most BN_LOG_LINE bytes, to bn_port_log(os).
  */
