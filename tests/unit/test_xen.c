@@ -2,8 +2,8 @@
  * The Xen front-end: the xenstore client's framing against a fake
  * xenstored working on the same ring, and the balloon's mapping of
  * memory/target, reservations and short hypervisor answers against a fake
- * hypervisor.  Both fakes answer synchronously when the client kicks the
- * event channel, as a fast dom0 would.
+ * hypervisor (tests/harness/xenmodel.c).  Both fakes answer synchronously
+ * when the client kicks the event channel, as a fast dom0 would.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -21,271 +21,10 @@
 #include "fake_port.h"
 #include "xen_abi.h"
 #include "xenballoon.h"
+#include "xenmodel.h"
 #include "xenstore.h"
 
 #define RAM_PAGES	8192	/* 32 MiB of fake guest RAM */
-#define NKEYS		16
-#define MASK(i)		((i) & (XENSTORE_RING_SIZE - 1))
-
-/* The fake xenstored: a few keys, one watch, on the guest's ring. */
-struct fake_xs {
-	struct xenstore_domain_interface ring;
-	struct {
-		char	path[64];
-		char	val[4200];
-	} kv[NKEYS];
-	int		 nkv;
-	char		 watch[4][64];	/* watched paths */
-	int		 nwatch;
-	char		 token[64];
-	bool		 mute;		/* never answer */
-	char		 ro[64];	/* a path the guest may not write */
-	bool		 stale_first;	/* send a reply with a wrong id first */
-	bool		 bad_len;	/* answer with an impossible length */
-	bool		 bare_error;	/* error names without their NUL */
-	char		 msg[16 + XENSTORE_PAYLOAD_MAX + 64];
-	size_t		 got;
-	unsigned	 requests;
-};
-
-/* The fake hypervisor. */
-struct fake_xen {
-	struct fake_os	 os;		/* first: the port's "os" handle */
-	struct fake_xs	 xs;
-	long		 maxres, curres;
-	long		 populate_limit;	/* frames per call; < 0: all */
-	long		 decrease_limit;	/* the same for decrease */
-	unsigned	 populate_calls, decrease_calls;
-	uint64_t	 not_zeroed;	/* decreased pages with data in them */
-};
-
-static struct fake_xs *
-fake_xs_of(void *os)
-{
-	return &((struct fake_xen *)os)->xs;
-}
-
-static const char *
-kv_get(struct fake_xs *s, const char *path)
-{
-	int i;
-
-	for (i = 0; i < s->nkv; i++)
-		if (strcmp(s->kv[i].path, path) == 0)
-			return s->kv[i].val;
-	return NULL;
-}
-
-static void
-kv_set(struct fake_xs *s, const char *path, const char *val, size_t len)
-{
-	int i;
-
-	for (i = 0; i < s->nkv; i++)
-		if (strcmp(s->kv[i].path, path) == 0)
-			break;
-	if (i == s->nkv) {
-		assert_true(s->nkv < NKEYS);
-		s->nkv++;
-		snprintf(s->kv[i].path, sizeof(s->kv[i].path), "%s", path);
-	}
-	assert_true(len < sizeof(s->kv[i].val));
-	memcpy(s->kv[i].val, val, len);
-	s->kv[i].val[len] = '\0';
-}
-
-static void
-rsp_put(struct fake_xs *s, uint32_t type, uint32_t id, const void *data,
-    uint32_t len)
-{
-	struct xsd_sockmsg h = { .type = type, .req_id = id, .len = len };
-	const char *p;
-	uint32_t i;
-
-	assert_true(s->ring.rsp_prod - s->ring.rsp_cons + sizeof(h) + len <=
-	    XENSTORE_RING_SIZE);
-	if (s->bad_len)
-		h.len = XENSTORE_PAYLOAD_MAX + 1;
-	for (p = (const char *)&h, i = 0; i < sizeof(h); i++)
-		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
-	for (p = data, i = 0; i < len; i++)
-		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
-}
-
-static bool
-watched(struct fake_xs *s, const char *path)
-{
-	int i;
-
-	for (i = 0; i < s->nwatch; i++)
-		if (strcmp(s->watch[i], path) == 0)
-			return true;
-	return false;
-}
-
-static void
-fire(struct fake_xs *s, const char *path)
-{
-	char ev[160];
-	int n;
-
-	n = snprintf(ev, sizeof(ev), "%s%c%s", path, '\0', s->token);
-	rsp_put(s, XS_WATCH_EVENT, 0, ev, (uint32_t)n + 1);
-}
-
-static void
-copy_str(char *dst, size_t size, const char *src)
-{
-	size_t n = strlen(src);
-
-	assert_true(n < size);
-	memmove(dst, src, n + 1);
-}
-
-static void
-serve(struct fake_xs *s, const struct xsd_sockmsg *h, const char *body)
-{
-	const char *val;
-	size_t plen;
-
-	s->requests++;
-	if (s->stale_first) {
-		s->stale_first = false;
-		rsp_put(s, h->type, h->req_id + 1000, "OK", 3);
-	}
-	switch (h->type) {
-	case XS_READ:
-		if ((val = kv_get(s, body)) == NULL)
-			rsp_put(s, XS_ERROR, h->req_id, "ENOENT",
-			    s->bare_error ? 6 : 7);
-		else
-			rsp_put(s, XS_READ, h->req_id, val,
-			    (uint32_t)strlen(val));
-		break;
-	case XS_WRITE:
-		if (strcmp(body, s->ro) == 0) {
-			rsp_put(s, XS_ERROR, h->req_id, "EACCES", 7);
-			break;
-		}
-		plen = strlen(body) + 1;
-		kv_set(s, body, body + plen, h->len - plen);
-		rsp_put(s, XS_WRITE, h->req_id, "OK", 3);
-		if (watched(s, body))
-			fire(s, body);
-		break;
-	case XS_WATCH:
-		assert_true(s->nwatch < 4);
-		copy_str(s->watch[s->nwatch++], sizeof(s->watch[0]), body);
-		copy_str(s->token, sizeof(s->token), body + strlen(body) + 1);
-		rsp_put(s, XS_WATCH, h->req_id, "OK", 3);
-		fire(s, body);		/* xenstored fires a new watch at once */
-		break;
-	default:
-		rsp_put(s, XS_ERROR, h->req_id, "EINVAL", 7);
-	}
-}
-
-/* Consume the request ring, a byte at a time, like a real daemon. */
-static void
-fake_xs_kick(struct fake_xs *s)
-{
-	struct xsd_sockmsg h;
-
-	if (s->mute)
-		return;
-	while (s->ring.req_cons != s->ring.req_prod) {
-		s->msg[s->got++] = s->ring.req[MASK(s->ring.req_cons++)];
-		if (s->got < sizeof(h))
-			continue;
-		memcpy(&h, s->msg, sizeof(h));
-		assert_true(h.len <= XENSTORE_PAYLOAD_MAX);
-		if (s->got < sizeof(h) + h.len)
-			continue;
-		s->msg[s->got] = '\0';
-		serve(s, &h, s->msg + sizeof(h));
-		s->got = 0;
-	}
-}
-
-static bool
-all_zero(const uint8_t *p)
-{
-	size_t i;
-
-	for (i = 0; i < 4096; i++)
-		if (p[i] != 0)
-			return false;
-	return true;
-}
-
-static long
-fx_memory_op(void *os, unsigned int cmd, void *arg)
-{
-	struct fake_xen *x = os;
-	struct xen_memory_reservation *r = arg;
-	const uint64_t *pfns;
-	long n;
-	uint64_t i;
-
-	switch (cmd) {
-	case XENMEM_maximum_reservation:
-		assert_int_equal(*(xen_domid_t *)arg, DOMID_SELF);
-		return x->maxres;
-	case XENMEM_current_reservation:
-		return x->curres;
-	case XENMEM_decrease_reservation:
-		assert_int_equal(r->domid, DOMID_SELF);
-		assert_int_equal(r->extent_order, 0);
-		pfns = (const uint64_t *)(uintptr_t)r->extent_start;
-		for (i = 0; i < r->nr_extents; i++)
-			if (!all_zero(fake_pa_to_va(&x->os, pfns[i] << 12)))
-				x->not_zeroed++;
-		x->decrease_calls++;
-		n = (long)r->nr_extents;
-		if (x->decrease_limit >= 0 && n > x->decrease_limit)
-			n = x->decrease_limit;
-		x->curres -= n;
-		return n;
-	case XENMEM_populate_physmap:
-		x->populate_calls++;
-		n = (long)r->nr_extents;
-		if (x->populate_limit >= 0 && n > x->populate_limit)
-			n = x->populate_limit;
-		x->curres += n;
-		return n;
-	}
-	return -38;	/* ENOSYS */
-}
-
-static int
-fx_get_param(void *os, uint32_t index, uint64_t *val)
-{
-	(void)os;
-	(void)index;
-	(void)val;
-	return -1;
-}
-
-static void
-fx_evtchn_send(void *os, uint32_t port)
-{
-	assert_int_equal(port, 7);
-	fake_xs_kick(fake_xs_of(os));
-}
-
-/* Waiting moves the fake clock, so that timeouts happen. */
-static void
-fx_relax(void *os)
-{
-	((struct fake_xen *)os)->os.now_ms += 10;
-}
-
-static const struct xen_hv fx_hv = {
-	.memory_op = fx_memory_op,
-	.get_param = fx_get_param,
-	.evtchn_send = fx_evtchn_send,
-	.relax = fx_relax,
-};
 
 struct fixture {
 	struct fake_xen		 x;
@@ -300,12 +39,11 @@ setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
 
-	fake_os_init(&f->x.os, RAM_PAGES);
+	fake_xen_init(&f->x, RAM_PAGES);
 	f->x.os.reserved = 100;
-	f->x.populate_limit = -1;
-	f->x.decrease_limit = -1;
 	f->bitmap = calloc(1, BN_BITMAP_BYTES(fake_max_pfn(&f->x.os)));
-	xs_init(&f->xs, &fx_hv, &f->x, &f->x.xs.ring, 7);
+	xs_init(&f->xs, &fake_xen_hv, &f->x, &f->x.xs.ring,
+	    FAKE_XEN_EVTCHN);
 	*state = f;
 	return 0;
 }
@@ -315,7 +53,9 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
-	fake_os_fini(&f->x.os);
+	/* Whatever a test did, the guest kept to the protocol. */
+	assert_null(fake_xen_check(&f->x));
+	fake_xen_fini(&f->x);
 	free(f->bitmap);
 	free(f);
 	return 0;
@@ -332,7 +72,7 @@ test_xs_read_write(void **state)
 	char buf[32];
 
 	assert_int_equal(xs_write(&f->xs, "memory/target", "131072"), BN_OK);
-	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "131072");
+	assert_string_equal(fake_xs_get(&f->x.xs, "memory/target"), "131072");
 	assert_int_equal(xs_read(&f->xs, "memory/target", buf, sizeof(buf)),
 	    BN_OK);
 	assert_string_equal(buf, "131072");
@@ -349,12 +89,12 @@ test_xs_read_u64(void **state)
 	struct fixture *f = *state;
 	uint64_t v;
 
-	kv_set(&f->x.xs, "a", "524288", 6);
-	kv_set(&f->x.xs, "b", "12x", 3);
-	kv_set(&f->x.xs, "c", "99999999999999999999999", 23);
-	kv_set(&f->x.xs, "d", "", 0);
+	fake_xs_set(&f->x.xs, "a", "524288", 6);
+	fake_xs_set(&f->x.xs, "b", "12x", 3);
+	fake_xs_set(&f->x.xs, "c", "99999999999999999999999", 23);
+	fake_xs_set(&f->x.xs, "d", "", 0);
 	/* Its first 23 characters are a number: the whole of it is too long. */
-	kv_set(&f->x.xs, "e", "0000000000000000000000012", 25);
+	fake_xs_set(&f->x.xs, "e", "0000000000000000000000012", 25);
 	assert_int_equal(xs_read_u64(&f->xs, "a", &v), BN_OK);
 	assert_int_equal(v, 524288);
 	assert_int_equal(xs_read_u64(&f->xs, "b", &v), BN_EINVAL);
@@ -394,9 +134,9 @@ test_xs_request_larger_than_ring(void **state)
 
 	memset(big, 'x', sizeof(big) - 1);
 	assert_int_equal(xs_write(&f->xs, "big", big), BN_OK);
-	assert_int_equal(strlen(kv_get(&f->x.xs, "big")), sizeof(big) - 1);
+	assert_int_equal(strlen(fake_xs_get(&f->x.xs, "big")), sizeof(big) - 1);
 	/* A long reply is read whole, the caller gets its start. */
-	kv_set(&f->x.xs, "big", big, 900);
+	fake_xs_set(&f->x.xs, "big", big, 900);
 	assert_int_equal(xs_read(&f->xs, "big", buf, sizeof(buf)), BN_OK);
 	assert_string_equal(buf, "xxxxxxx");
 	assert_int_equal(xs_write(&f->xs, "k", "1"), BN_OK);
@@ -412,7 +152,7 @@ test_xs_watch_events(void **state)
 	assert_int_equal(xs_poll(&f->xs), 1);	/* the initial event */
 	assert_int_equal(xs_poll(&f->xs), 0);
 	/* dom0 writes: the event waits on the ring until polled. */
-	fire(&f->x.xs, "memory/target");
+	fake_xs_fire(&f->x.xs, "memory/target");
 	assert_true(xs_pending(&f->xs));
 	assert_int_equal(xs_poll(&f->xs), 1);
 	assert_false(xs_pending(&f->xs));
@@ -464,7 +204,7 @@ test_xs_error_reply_length(void **state)
 
 	memset(val, 'Z', sizeof(val) - 1);
 	val[sizeof(val) - 1] = '\0';
-	kv_set(&f->x.xs, "long", val, strlen(val));
+	fake_xs_set(&f->x.xs, "long", val, strlen(val));
 	assert_int_equal(xs_read(&f->xs, "long", buf, sizeof(buf)), BN_OK);
 	f->x.xs.bare_error = true;
 	assert_int_equal(xs_read(&f->xs, "none", buf, sizeof(buf)),
@@ -495,17 +235,17 @@ attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
 		.bitmap = f->bitmap,
 		.poison = f->poison,
 		.poison_val = 0x5a5a5a5au,
-		.hv = &fx_hv,
+		.hv = &fake_xen_hv,
 		.os = &f->x,
 		.store_ring = &f->x.xs.ring,
-		.store_evtchn = 7,
+		.store_evtchn = FAKE_XEN_EVTCHN,
 	};
 	char v[24];
 
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)static_max_kib);
-	kv_set(&f->x.xs, "memory/static-max", v, strlen(v));
+	fake_xs_set(&f->x.xs, "memory/static-max", v, strlen(v));
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)target_kib);
-	kv_set(&f->x.xs, "memory/target", v, strlen(v));
+	fake_xs_set(&f->x.xs, "memory/target", v, strlen(v));
 	f->x.maxres = (long)(static_max_kib / 4) + 256;	/* xl's slack */
 	f->x.curres = (long)(static_max_kib / 4);
 	assert_int_equal(xenballoon_attach(&f->sc, &cfg), BN_OK);
@@ -518,8 +258,8 @@ host_target(struct fixture *f, uint64_t kib)
 	char v[24];
 
 	snprintf(v, sizeof(v), "%llu", (unsigned long long)kib);
-	kv_set(&f->x.xs, "memory/target", v, strlen(v));
-	fire(&f->x.xs, "memory/target");
+	fake_xs_set(&f->x.xs, "memory/target", v, strlen(v));
+	fake_xs_fire(&f->x.xs, "memory/target");
 }
 
 static uint64_t
@@ -707,7 +447,7 @@ test_xb_guest_target_goes_to_xenstore(void **state)
 	attach(f, RAM_PAGES * 4 + 1024, RAM_PAGES * 4 + 1024);
 	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
 	    "machdep.xen.balloon.target", "20000", &old), BN_OK);
-	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "21024");
+	assert_string_equal(fake_xs_get(&f->x.xs, "memory/target"), "21024");
 	assert_int_equal(node(f, "machdep.xen.balloon.target"), 20000);
 	(void)bn_balloon_run(&f->sc.balloon);
 	assert_int_equal(node(f, "machdep.xen.balloon.current"), 20000);
@@ -730,12 +470,12 @@ test_xb_guest_target_read_only(void **state)
 	for (i = 0; i < 2; i++)
 		assert_int_equal(bn_sysctl_write(&f->sc.balloon,
 		    "machdep.xen.balloon.target", "16384", &old), BN_OK);
-	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "32768");
+	assert_string_equal(fake_xs_get(&f->x.xs, "memory/target"), "32768");
 	assert_int_equal(fake_log_count(&f->x.os, "read-only"), 1);
 	(void)bn_balloon_run(&f->sc.balloon);
 	assert_int_equal(node(f, "machdep.xen.balloon.current"), 16384);
 	/* Another watch firing is no new wish of the host... */
-	fire(&f->x.xs, "memory/static-max");
+	fake_xs_fire(&f->x.xs, "memory/static-max");
 	(void)bn_balloon_run(&f->sc.balloon);
 	assert_int_equal(node(f, "machdep.xen.balloon.target"), 16384);
 	/* ...a new memory/target is. */
@@ -765,7 +505,7 @@ test_xb_eperm(void **state)
 	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
 	    "machdep.xen.balloon.max", "8000", &old), BN_EPERM);
 	assert_int_equal(node(f, "machdep.xen.balloon.min"), min);
-	assert_string_equal(kv_get(&f->x.xs, "memory/target"), "32768");
+	assert_string_equal(fake_xs_get(&f->x.xs, "memory/target"), "32768");
 }
 
 /* xl mem-max lowers the maximum reservation: "max" follows. */
@@ -777,8 +517,8 @@ test_xb_mem_max_lowers_max(void **state)
 
 	attach(f, RAM_PAGES * 4, RAM_PAGES * 2);
 	assert_int_equal(node(f, "machdep.xen.balloon.max"), RAM_PAGES * 4);
-	kv_set(&f->x.xs, "memory/static-max", "28672", 5);
-	fire(&f->x.xs, "memory/static-max");
+	fake_xs_set(&f->x.xs, "memory/static-max", "28672", 5);
+	fake_xs_fire(&f->x.xs, "memory/static-max");
 	(void)bn_balloon_run(&f->sc.balloon);
 	assert_int_equal(node(f, "machdep.xen.balloon.max"),
 	    RAM_PAGES * 4 - 4096);

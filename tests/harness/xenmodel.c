@@ -1,0 +1,335 @@
+/*
+ * The Xen model: a fake xenstored and a fake hypervisor (xenmodel.h).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xenmodel.h"
+
+#define MASK(i)		((i) & (XENSTORE_RING_SIZE - 1))
+
+static void xs_violation(struct fake_xs *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+static void xen_violation(struct fake_xen *, const char *, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* The guest broke the xenstore protocol: remember the first time. */
+static void
+xs_violation(struct fake_xs *s, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (s->violations++ > 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(s->violation, sizeof(s->violation), fmt, ap);
+	va_end(ap);
+}
+
+/* ... or made a hypercall with arguments it must not use. */
+static void
+xen_violation(struct fake_xen *x, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (x->violations++ > 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(x->violation, sizeof(x->violation), fmt, ap);
+	va_end(ap);
+}
+
+/* The test used the model beyond its size: a bug of the test. */
+static void
+misuse(const char *what)
+{
+	fprintf(stderr, "xenmodel: %s\n", what);
+	abort();
+}
+
+void
+fake_xen_init(struct fake_xen *x, uint64_t npages)
+{
+	memset(x, 0, sizeof(*x));
+	fake_os_init(&x->os, npages);
+	x->populate_limit = -1;
+	x->decrease_limit = -1;
+}
+
+void
+fake_xen_fini(struct fake_xen *x)
+{
+	fake_os_fini(&x->os);
+}
+
+const char *
+fake_xen_check(const struct fake_xen *x)
+{
+	if (x->xs.violations > 0)
+		return x->xs.violation;
+	if (x->violations > 0)
+		return x->violation;
+	return NULL;
+}
+
+static struct fake_xs *
+fake_xs_of(void *os)
+{
+	return &((struct fake_xen *)os)->xs;
+}
+
+const char *
+fake_xs_get(const struct fake_xs *s, const char *path)
+{
+	int i;
+
+	for (i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].path, path) == 0)
+			return s->kv[i].val;
+	return NULL;
+}
+
+void
+fake_xs_set(struct fake_xs *s, const char *path, const char *val, size_t len)
+{
+	int i;
+
+	for (i = 0; i < s->nkv; i++)
+		if (strcmp(s->kv[i].path, path) == 0)
+			break;
+	if (i == s->nkv) {
+		if (s->nkv == FAKE_XS_KEYS)
+			misuse("more than FAKE_XS_KEYS keys");
+		s->nkv++;
+		snprintf(s->kv[i].path, sizeof(s->kv[i].path), "%s", path);
+	}
+	if (len >= sizeof(s->kv[i].val))
+		misuse("a value longer than a key holds");
+	memcpy(s->kv[i].val, val, len);
+	s->kv[i].val[len] = '\0';
+}
+
+static void
+rsp_put(struct fake_xs *s, uint32_t type, uint32_t id, const void *data,
+    uint32_t len)
+{
+	struct xsd_sockmsg h = { .type = type, .req_id = id, .len = len };
+	const char *p;
+	uint32_t i;
+
+	if (s->ring.rsp_prod - s->ring.rsp_cons + sizeof(h) + len >
+	    XENSTORE_RING_SIZE) {
+		xs_violation(s, "guest left the response ring full");
+		return;
+	}
+	if (s->bad_len)
+		h.len = XENSTORE_PAYLOAD_MAX + 1;
+	for (p = (const char *)&h, i = 0; i < sizeof(h); i++)
+		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
+	for (p = data, i = 0; i < len; i++)
+		s->ring.rsp[MASK(s->ring.rsp_prod++)] = p[i];
+}
+
+static bool
+watched(const struct fake_xs *s, const char *path)
+{
+	int i;
+
+	for (i = 0; i < s->nwatch; i++)
+		if (strcmp(s->watch[i], path) == 0)
+			return true;
+	return false;
+}
+
+void
+fake_xs_fire(struct fake_xs *s, const char *path)
+{
+	char ev[160];
+	int n;
+
+	n = snprintf(ev, sizeof(ev), "%s%c%s", path, '\0', s->token);
+	rsp_put(s, XS_WATCH_EVENT, 0, ev, (uint32_t)n + 1);
+}
+
+/* Copy a string the guest sent; false when it does not fit. */
+static bool
+copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= size)
+		return false;
+	memmove(dst, src, n + 1);
+	return true;
+}
+
+static void
+serve(struct fake_xs *s, const struct xsd_sockmsg *h, const char *body)
+{
+	const char *val;
+	size_t plen;
+
+	s->requests++;
+	if (s->stale_first) {
+		s->stale_first = false;
+		rsp_put(s, h->type, h->req_id + 1000, "OK", 3);
+	}
+	switch (h->type) {
+	case XS_READ:
+		if ((val = fake_xs_get(s, body)) == NULL)
+			rsp_put(s, XS_ERROR, h->req_id, "ENOENT",
+			    s->bare_error ? 6 : 7);
+		else
+			rsp_put(s, XS_READ, h->req_id, val,
+			    (uint32_t)strlen(val));
+		break;
+	case XS_WRITE:
+		if (strcmp(body, s->ro) == 0) {
+			rsp_put(s, XS_ERROR, h->req_id, "EACCES", 7);
+			break;
+		}
+		plen = strlen(body) + 1;
+		if (fake_xs_get(s, body) == NULL && s->nkv == FAKE_XS_KEYS) {
+			xs_violation(s, "more keys than the model keeps");
+			rsp_put(s, XS_ERROR, h->req_id, "ENOSPC", 7);
+			break;
+		}
+		if (plen > h->len) {
+			xs_violation(s, "XS_WRITE without a value");
+			rsp_put(s, XS_ERROR, h->req_id, "EINVAL", 7);
+			break;
+		}
+		fake_xs_set(s, body, body + plen, h->len - plen);
+		rsp_put(s, XS_WRITE, h->req_id, "OK", 3);
+		if (watched(s, body))
+			fake_xs_fire(s, body);
+		break;
+	case XS_WATCH:
+		if (s->nwatch == 4 || !copy_str(s->watch[s->nwatch],
+		    sizeof(s->watch[0]), body) || !copy_str(s->token,
+		    sizeof(s->token), body + strlen(body) + 1)) {
+			xs_violation(s, "XS_WATCH the model cannot keep");
+			rsp_put(s, XS_ERROR, h->req_id, "E2BIG", 6);
+			break;
+		}
+		s->nwatch++;
+		rsp_put(s, XS_WATCH, h->req_id, "OK", 3);
+		/* xenstored fires a new watch at once. */
+		fake_xs_fire(s, body);
+		break;
+	default:
+		rsp_put(s, XS_ERROR, h->req_id, "EINVAL", 7);
+	}
+}
+
+/* Consume the request ring, a byte at a time, like a real daemon. */
+static void
+fake_xs_kick(struct fake_xs *s)
+{
+	struct xsd_sockmsg h;
+
+	if (s->mute)
+		return;
+	while (s->ring.req_cons != s->ring.req_prod) {
+		s->msg[s->got++] = s->ring.req[MASK(s->ring.req_cons++)];
+		if (s->got < sizeof(h))
+			continue;
+		memcpy(&h, s->msg, sizeof(h));
+		if (h.len > XENSTORE_PAYLOAD_MAX) {
+			xs_violation(s, "request of %u bytes", h.len);
+			s->got = 0;
+			continue;
+		}
+		if (s->got < sizeof(h) + h.len)
+			continue;
+		s->msg[s->got] = '\0';
+		serve(s, &h, s->msg + sizeof(h));
+		s->got = 0;
+	}
+}
+
+static bool
+all_zero(const uint8_t *p)
+{
+	size_t i;
+
+	for (i = 0; i < 4096; i++)
+		if (p[i] != 0)
+			return false;
+	return true;
+}
+
+static long
+fx_memory_op(void *os, unsigned int cmd, void *arg)
+{
+	struct fake_xen *x = os;
+	struct xen_memory_reservation *r = arg;
+	const uint64_t *pfns;
+	long n;
+	uint64_t i;
+
+	switch (cmd) {
+	case XENMEM_maximum_reservation:
+		if (*(xen_domid_t *)arg != DOMID_SELF)
+			xen_violation(x, "maximum_reservation of another "
+			    "domain");
+		return x->maxres;
+	case XENMEM_current_reservation:
+		return x->curres;
+	case XENMEM_decrease_reservation:
+		if (r->domid != DOMID_SELF || r->extent_order != 0)
+			xen_violation(x, "decrease_reservation: domain %u, "
+			    "order %u", r->domid, r->extent_order);
+		pfns = (const uint64_t *)(uintptr_t)r->extent_start;
+		for (i = 0; i < r->nr_extents; i++)
+			if (!all_zero(fake_pa_to_va(&x->os, pfns[i] << 12)))
+				x->not_zeroed++;
+		x->decrease_calls++;
+		n = (long)r->nr_extents;
+		if (x->decrease_limit >= 0 && n > x->decrease_limit)
+			n = x->decrease_limit;
+		x->curres -= n;
+		return n;
+	case XENMEM_populate_physmap:
+		x->populate_calls++;
+		n = (long)r->nr_extents;
+		if (x->populate_limit >= 0 && n > x->populate_limit)
+			n = x->populate_limit;
+		x->curres += n;
+		return n;
+	}
+	return -38;	/* ENOSYS */
+}
+
+static int
+fx_get_param(void *os, uint32_t index, uint64_t *val)
+{
+	(void)os;
+	(void)index;
+	(void)val;
+	return -1;
+}
+
+static void
+fx_evtchn_send(void *os, uint32_t port)
+{
+	if (port != FAKE_XEN_EVTCHN)
+		xen_violation(os, "kick of event channel %u", port);
+	fake_xs_kick(fake_xs_of(os));
+}
+
+/* Waiting moves the fake clock, so that timeouts happen. */
+static void
+fx_relax(void *os)
+{
+	((struct fake_xen *)os)->os.now_ms += 10;
+}
+
+const struct xen_hv fake_xen_hv = {
+	.memory_op = fx_memory_op,
+	.get_param = fx_get_param,
+	.evtchn_send = fx_evtchn_send,
+	.relax = fx_relax,
+};
