@@ -492,24 +492,33 @@ test_host_floor(void **state)
 	(void)cfg;
 }
 
+/* The sysctl rules of balloon.4, one test per rule. */
+#define SAFEGUARD	((100 + BN_SAFEGUARD_EXTRA) * 4)	/* KiB */
+
 static void
-test_sysctl_rules(void **state)
+test_sysctl_read(void **state)
 {
 	struct fixture *f = *state;
-	uint64_t v, old, safeguard = (100 + BN_SAFEGUARD_EXTRA) * 4;
-	char name[64];
-	size_t i;
+	uint64_t v;
 
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.viomb.max", &v), BN_OK);
 	assert_int_equal(v, 32768);
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.balloon.min", &v), BN_OK);
-	assert_int_equal(v, safeguard);
+	assert_int_equal(v, SAFEGUARD);
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.viomb.bogus", &v),
 	    BN_ENOENT);
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.viomb", &v), BN_ENOENT);
 	assert_int_equal(bn_sysctl_read(&f->b, "machdep.xen.balloon.min", &v),
 	    BN_ENOENT);
-	/* EPERM cases of balloon.4, and read-only nodes. */
+}
+
+/* EPERM cases of balloon.4, and read-only nodes. */
+static void
+test_sysctl_eperm(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "1", &old),
 	    BN_EPERM);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "40000", &old),
@@ -522,7 +531,16 @@ test_sysctl_rules(void **state)
 	    BN_EPERM);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.balloon.max", "1", &old),
 	    BN_EPERM);
-	/* Malformed values. */
+}
+
+/* Malformed values; nothing changed after them or the refusals above. */
+static void
+test_sysctl_malformed(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v, old;
+
+	test_sysctl_eperm(state);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "", &old),
 	    BN_EINVAL);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "12x", &old),
@@ -535,18 +553,36 @@ test_sysctl_rules(void **state)
 	    BN_ENOENT);
 	/* Nothing changed. */
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.viomb.min", &v), BN_OK);
-	assert_int_equal(v, safeguard);
+	assert_int_equal(v, SAFEGUARD);
 	assert_int_equal(bn_sysctl_read(&f->b, "hw.viomb.target", &v), BN_OK);
 	assert_int_equal(v, 32768);
-	/* Target below a raised min is refused; at min it is fine. */
+}
+
+/* Target below a raised min is refused; at min it is fine. */
+static void
+test_sysctl_target_at_min(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "8192", &old),
 	    BN_OK);
-	assert_int_equal(old, safeguard);
+	assert_int_equal(old, SAFEGUARD);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.target", "8188",
 	    &old), BN_EPERM);
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.target", "8192",
 	    &old), BN_OK);
-	/* Enumeration: each node under both prefixes. */
+}
+
+/* Enumeration: each node under both prefixes. */
+static void
+test_sysctl_enumeration(void **state)
+{
+	struct fixture *f = *state;
+	char name[64];
+	uint64_t v;
+	size_t i;
+
 	assert_int_equal(bn_sysctl_count(&f->b), 20);
 	for (i = 0; i < bn_sysctl_count(&f->b); i++) {
 		assert_int_equal(bn_sysctl_name(&f->b, i, name, sizeof(name)),
@@ -743,7 +779,11 @@ main(void)
 		T(test_host_above_ram_is_capped),
 		T(test_voluntary_target),
 		T(test_host_floor),
-		T(test_sysctl_rules),
+		T(test_sysctl_read),
+		T(test_sysctl_eperm),
+		T(test_sysctl_malformed),
+		T(test_sysctl_target_at_min),
+		T(test_sysctl_enumeration),
 		T(test_synchronous_backend),
 		T(test_first_batch_ramps_up),
 		T(test_reclaim_from_inside_the_engine),
