@@ -8,8 +8,10 @@
 #   make bench    ours against Linux's virtio_balloon: bench/results/ (slow)
 #
 # Layout: engine/ (portable engine), virtio/ (virtio front-end and transports),
-# guest/ (the reference guest kernel: a port like any other), host/ (the
-# operator's tool), tests/unit (cmocka), tests/e2e (real QEMU).
+# xen/ (Xen front-end and xenstore client), guest/ (the reference guest
+# kernel: a port like any other), host/ (the operator's tool), tests/unit
+# (cmocka), tests/harness (device and Xen models), tests/fuzz (libFuzzer),
+# tests/e2e (real QEMU), tests/xen (real Xen nested in QEMU).
 
 BUILD		?= build
 CC		?= gcc

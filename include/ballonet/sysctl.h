@@ -7,9 +7,10 @@
  *
  *	npages	pages	RO	balloon size the host asks for
  *	actual	pages	RO	pages in the balloon
- *	current	KiB	RO	max minus the balloon
+ *	current	KiB	RO	guest RAM at boot minus the balloon
  *	min	KiB	RW	reservation never given up; EPERM below safeguard
- *	max	KiB	RO	guest RAM at boot
+ *	max	KiB	RO	guest RAM at boot, or the host's lower limit
+ *				(Xen: memory/static-max, xl mem-max)
  *	target	KiB	RW	reservation aimed for; EPERM outside [min, max]
  *	features	RO	the backend's negotiated feature bits (virtio:
  *				1 << VIRTIO_BALLOON_F_*, VERSION_1 included)
