@@ -4,6 +4,9 @@ set -e
 PKGS="gcc make binutils python3 qemu-system-x86 libcmocka-dev libjansson-dev pkg-config mandoc
       libconfig-dev libsystemd-dev libmicrohttpd-dev
       clang libclang-rt-14-dev"  # clang and libFuzzer: make fuzz, make check
+# libvirt: ballonet --connect, ballonetd --connect, scripts/libvirt.sh
+PKGS="$PKGS libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
+      libxml2-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
