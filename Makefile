@@ -69,6 +69,9 @@ POLICY_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(wildcard daemon/policy*.c)
 		   daemon/collect.c daemon/config.c host/size.c engine/str.c)
 POLICY_TESTS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%, \
 		   $(wildcard tests/unit/test_policy*.c))
+# host/libvirt.c: libvirt's C API, and libxml2 for domain XML.
+LIBVIRT_CFLAGS	= $(shell pkg-config --cflags libvirt libxml-2.0)
+LIBVIRT_LIBS	= $(shell pkg-config --libs libvirt libxml-2.0) -lpthread
 
 # Fuzz targets (tests/fuzz/fuzz_*.c): libFuzzer from Debian's clang, with
 # ASan and UBSan; their corpora are in tests/fuzz/corpus/TARGET/.
@@ -111,7 +114,7 @@ $(BUILD)/guest-obj/%.o: %.S
 cli: $(if $(CLI_SRCS),$(BUILD)/ballonet)
 
 $(BUILD)/ballonet: $(CLI_OBJS)
-	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ -ljansson
+	$(HOSTCC) $(HOST_LDFLAGS) -o $@ $^ -ljansson $(LIBVIRT_LIBS)
 
 daemon: $(BUILD)/ballonetd
 
@@ -155,6 +158,15 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)
+
+# libvirt.c against libvirt's test:///default driver (in-process, real).
+$(BUILD)/tests/test_libvirt: tests/unit/test_libvirt.c \
+    $(BUILD)/host-obj/host/libvirt.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(LIBVIRT_LIBS) \
+	    $(HOST_LDFLAGS)
+
+$(BUILD)/host-obj/host/libvirt.o: HOST_CFLAGS += $(LIBVIRT_CFLAGS)
 
 $(POLICY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS)
 	@mkdir -p $(dir $@)
