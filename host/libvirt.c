@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <libvirt/libvirt.h>
@@ -34,6 +35,8 @@
 
 #define EVQ_MAX		256	/* queued events; more are dropped (LOST) */
 #define KEEPALIVE_COUNT	2	/* unanswered pings before libvirt closes */
+#define OPEN_TIMEOUTS	3	/* opening may take this many timeouts:
+				   ssh, authentication */
 
 struct lv {
 	virConnectPtr	 conn;
@@ -314,6 +317,113 @@ register_events(struct lv *lv)
 	return 0;
 }
 
+/*
+ * virConnectOpenAuth() has no timeout of its own (keepalive starts only
+ * once the connection is open): a libvirtd that accepts but never
+ * answers would block it for ever.  So it runs in a thread of its own; a
+ * caller that gives up leaves the connection, if it ever comes, to the
+ * thread to close.
+ */
+struct opener {
+	pthread_mutex_t	 lock;
+	pthread_cond_t	 cond;
+	char		*uri;		/* a copy; NULL: libvirt's default */
+	virConnectPtr	 conn;		/* the result */
+	char		 msg[LV_ERR_MAX];	/* libvirt's error, if none */
+	bool		 done;
+	bool		 abandoned;	/* the caller gave up: thread frees */
+};
+
+static void
+opener_free(struct opener *o)
+{
+	pthread_cond_destroy(&o->cond);
+	pthread_mutex_destroy(&o->lock);
+	free(o->uri);
+	free(o);
+}
+
+static void *
+opener_run(void *arg)
+{
+	struct opener *o = arg;
+	virConnectPtr c = virConnectOpenAuth(o->uri, virConnectAuthPtrDefault,
+	    0);
+	bool abandoned;
+
+	pthread_mutex_lock(&o->lock);
+	if (c == NULL)
+		snprintf(o->msg, sizeof(o->msg), "%s", last_message());
+	virResetLastError();
+	o->conn = c;
+	o->done = true;
+	abandoned = o->abandoned;
+	pthread_cond_signal(&o->cond);
+	pthread_mutex_unlock(&o->lock);
+	if (abandoned) {
+		if (c != NULL)
+			virConnectClose(c);
+		opener_free(o);
+	}
+	return NULL;
+}
+
+static virConnectPtr
+open_bounded(const char *uri, int timeout_ms, char *msg, size_t len)
+{
+	struct opener *o = calloc(1, sizeof(*o));
+	pthread_condattr_t attr;
+	struct timespec until;
+	sigset_t all, old;
+	virConnectPtr c = NULL;
+	pthread_t t;
+	bool done;
+	int r;
+
+	if (o == NULL || (uri != NULL && (o->uri = strdup(uri)) == NULL)) {
+		free(o);
+		snprintf(msg, len, "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&o->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&o->cond, &attr);
+	pthread_condattr_destroy(&attr);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&t, NULL, opener_run, o);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		opener_free(o);
+		snprintf(msg, len, "cannot start a thread: %s", strerror(r));
+		return NULL;
+	}
+	pthread_detach(t);
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += timeout_ms / 1000;
+	until.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_mutex_lock(&o->lock);
+	while (!o->done &&
+	    pthread_cond_timedwait(&o->cond, &o->lock, &until) != ETIMEDOUT)
+		continue;
+	done = o->done;
+	if (!done) {
+		o->abandoned = true;
+		snprintf(msg, len, "no answer in %.1f s", timeout_ms / 1000.0);
+	} else if ((c = o->conn) == NULL) {
+		snprintf(msg, len, "%s", o->msg);
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (done)
+		opener_free(o);
+	return c;
+}
+
 static int
 nonblock(int fd)
 {
@@ -329,8 +439,8 @@ struct lv *
 lv_open(const char *uri, int timeout_ms, char *err, size_t errlen)
 {
 	const char *label = uri != NULL ? uri : "libvirt's default URI";
+	char *canon, msg[LV_ERR_MAX];
 	struct lv *lv;
-	char *canon;
 
 	pthread_once(&once, init_once);
 	if (!loop_ok) {
@@ -352,14 +462,14 @@ lv_open(const char *uri, int timeout_ms, char *err, size_t errlen)
 	lv->refs = 1;
 	lv->cb_balloon = lv->cb_lifecycle = -1;
 	snprintf(lv->uri, sizeof(lv->uri), "%s", label);
-	lv->conn = virConnectOpenAuth(uri, virConnectAuthPtrDefault, 0);
+	lv->conn = open_bounded(uri, OPEN_TIMEOUTS * timeout_ms, msg,
+	    sizeof(msg));
 	if (lv->conn == NULL) {
 		snprintf(err, errlen, "%s: cannot connect: %s (is libvirtd "
-		    "running? scripts/libvirt.sh start)", label, last_message());
+		    "running? scripts/libvirt.sh start)", label, msg);
 		for (char *p = err; *p != '\0'; p++)
 			if (*p == '\n')
 				*p = ' ';
-		virResetLastError();
 		unref(lv);
 		return NULL;
 	}
