@@ -52,6 +52,26 @@ int cmd_watch(const struct verb *verb, int argc, char **argv);
 int cmd_stats(const struct verb *verb, int argc, char **argv);
 int cmd_top(const struct verb *verb, int argc, char **argv);
 
+/*
+ * The global --connect URI: set, info, stats and watch then reach
+ * libvirt's domain of that name or UUID through libvirt's C API
+ * (libvirt_cmd.c) instead of a QMP socket.  NULL: QMP.
+ */
+extern const char *connect_uri;
+
+int lvcmd_set(const char *name, const char *text, uint64_t size, bool wait,
+    int timeout_ms);
+int lvcmd_info(const char *name, bool json);
+int lvcmd_stats(const char *name, int interval_ms, int timeout_ms, bool json);
+int lvcmd_watch(const char *name, long count, int timeout_ms, bool json);
+
+/* cmd_set.c: the actual QEMU reports once the guest reached SIZE. */
+uint64_t set_expected_actual(uint64_t ram, uint64_t size);
+
+/* cmd_set.c: one step of set --wait's progress (a bar on a terminal). */
+void set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal,
+    long long ms);
+
 /* Print "ballonet: MESSAGE" on stderr and return CODE. */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -25,7 +25,10 @@ static const struct usage usage = {
 	    "ballonet started), actual (query-balloon: the logical size the\n"
 	    "guest has reached), balloon (RAM minus actual) and the resident\n"
 	    "set size of the QEMU process (VmRSS), and the accelerator QEMU\n"
-	    "runs the guest under (kvm or tcg, from query-kvm).\n",
+	    "runs the guest under (kvm or tcg, from query-kvm).  With\n"
+	    "'ballonet --connect URI', VM is a libvirt domain: what libvirt\n"
+	    "gives (RAM is its maximum memory; the guest's unused, available\n"
+	    "and usable memory; min_guarantee).\n",
 };
 
 /* VmRSS of PID in bytes, or 0 if it cannot be read. */
@@ -106,6 +109,8 @@ cmd_info(const struct verb *verb, int argc, char **argv)
 
 	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
+	if (connect_uri != NULL)
+		return lvcmd_info(argv[optind], json);
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
 	if ((r = query_ram(&q, &vm, &in.ram)) == EXIT_OK)

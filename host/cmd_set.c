@@ -19,19 +19,20 @@ static const struct usage usage = {
 	    "Set the logical memory size of VM (its RAM minus the balloon), as\n"
 	    "QEMU's balloon command and 'xm mem-set' mean it.  SIZE is a number\n"
 	    "with a unit B, K, M, G or T; a bare number is MiB.  It must be\n"
-	    "above zero and at most the VM's RAM.\n",
+	    "above zero and at most the VM's RAM.  With 'ballonet --connect\n"
+	    "URI', VM is a libvirt domain and SIZE goes to virDomainSetMemory.\n",
 };
 
 /* What query-balloon reports once the guest has done all it was asked. */
-static uint64_t
-expected_actual(uint64_t ram, uint64_t size)
+uint64_t
+set_expected_actual(uint64_t ram, uint64_t size)
 {
 	return ram - (ram - size) / PAGE_SIZE * PAGE_SIZE;
 }
 
 /* Progress, in MiB with one decimal: exact sizes would jitter. */
-static void
-show(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long ms)
+void
+set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long ms)
 {
 	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
 	uint64_t span = from > goal ? from - goal : goal - from;
@@ -70,7 +71,7 @@ wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
 		if (last == UINT64_MAX)
 			from = actual;
 		if (actual != last)
-			show(tty, from, actual, goal, qmp_now_ms() - start);
+			set_progress(tty, from, actual, goal, qmp_now_ms() - start);
 		last = actual;
 		if (actual == goal)
 			break;
@@ -141,6 +142,9 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 	if (size == 0)
 		return fail(EXIT_RANGE, "set: a size of zero would take all of "
 		    "the guest's memory; give a size above zero");
+	if (connect_uri != NULL)
+		return lvcmd_set(argv[optind], argv[optind + 1], size, wait,
+		    timeout_ms);
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
 	r = query_ram(&q, &vm, &ram);
@@ -151,7 +155,7 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 	if (r == EXIT_OK)
 		r = request(&q, &vm, size);
 	if (r == EXIT_OK && wait)
-		r = wait_actual(&q, &vm, expected_actual(ram, size), timeout_ms);
+		r = wait_actual(&q, &vm, set_expected_actual(ram, size), timeout_ms);
 	qmp_close(&q);
 	return r;
 }

@@ -36,7 +36,9 @@ static const struct usage usage = {
 	    "Turn on the guest's statistics (the balloon device's\n"
 	    "guest-stats-polling-interval), wait for a fresh report and print\n"
 	    "it.  Statistics the guest does not report show as '-' (null in\n"
-	    "JSON).  Polling stays on at the given interval afterwards.\n",
+	    "JSON).  Polling stays on at the given interval afterwards.  With\n"
+	    "'ballonet --connect URI', VM is a libvirt domain, and the period\n"
+	    "is set with virDomainSetMemoryStatsPeriod.\n",
 };
 
 /* Is TYPE (from qom-list) a child that is a virtio balloon device? */
@@ -210,6 +212,8 @@ cmd_stats(const struct verb *verb, int argc, char **argv)
 
 	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
+	if (connect_uri != NULL)
+		return lvcmd_stats(argv[optind], interval_ms, timeout_ms, json);
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
 	r = run_stats(&q, &vm, interval_ms, timeout_ms, json);

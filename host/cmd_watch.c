@@ -15,7 +15,9 @@ static const struct usage usage = {
 	.about =
 	    "Print each BALLOON_CHANGE event of VM with QEMU's timestamp (UTC)\n"
 	    "and the new logical size.  QEMU sends at most one such event a\n"
-	    "second.  Runs until interrupted, N events or S seconds.\n",
+	    "second.  Runs until interrupted, N events or S seconds.  With\n"
+	    "'ballonet --connect URI', VM is a libvirt domain, and the events\n"
+	    "are libvirt's balloon-change events, timed when received.\n",
 };
 
 static void
@@ -88,6 +90,8 @@ cmd_watch(const struct verb *verb, int argc, char **argv)
 
 	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
+	if (connect_uri != NULL)
+		return lvcmd_watch(argv[optind], count, timeout_ms, json);
 	if ((r = vm_resolve(argv[optind], &vm)) != EXIT_OK)
 		return r;
 	/* Our VMs have a QMP socket for watchers, leaving qmp.sock free. */

@@ -32,11 +32,16 @@ static const struct verb verbs[] = {
 static void
 help(void)
 {
-	printf("ballonet [--help] [--version] VERB [OPTIONS] [OPERANDS]\n"
+	printf("ballonet [--help] [--version] [--connect URI] VERB [OPTIONS]\n"
+	    "    [OPERANDS]\n"
 	    "\n"
 	    "Memory ballooning for QEMU virtual machines.  A VM is named by\n"
 	    "the name given to 'ballonet vm start', or by the path of its\n"
 	    "QMP socket (anything containing a '/').\n"
+	    "\n"
+	    "  -c, --connect URI  set, info, stats and watch reach libvirt's\n"
+	    "                     domain of that name or UUID instead, on URI\n"
+	    "                     (qemu:///system, qemu+ssh://HOST/system)\n"
 	    "\n"
 	    "Verbs:\n");
 	for (size_t i = 0; i < NVERBS; i++)
@@ -50,6 +55,16 @@ help(void)
 	    "out of range, 8 local failure.\n"
 	    "\n"
 	    "'ballonet VERB --help' describes a verb; see ballonet(1).\n");
+}
+
+const char *connect_uri;
+
+/* The verbs that reach libvirt's domains with --connect. */
+static bool
+takes_connect(const struct verb *verb)
+{
+	return verb->run == cmd_set || verb->run == cmd_info ||
+	    verb->run == cmd_stats || verb->run == cmd_watch;
 }
 
 /* Is verb V of group GROUP ("vm")?  Then its subverb's name, else NULL. */
@@ -169,6 +184,9 @@ run(int argc, char **argv, bool help_only)
 		return used;
 	if (help_only)
 		return run_help(verb);
+	if (connect_uri != NULL && !takes_connect(verb))
+		return usage_fail(NULL, "--connect works with set, info, stats "
+		    "and watch, not %s", verb->name);
 	optind = 0;	/* the verb's getopt_long() starts afresh */
 	return verb->run(verb, argc - (used - 1), argv + (used - 1));
 }
@@ -179,16 +197,20 @@ main(int argc, char **argv)
 	static const struct option options[] = {
 		{ "help",    no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "connect", required_argument, NULL, 'c' },
 		{ 0 }
 	};
 	int c;
 
 	opterr = 0;	/* bad_option() reports, in our format */
-	while ((c = getopt_long(argc, argv, "+hV", options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+hVc:", options, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			help();
 			return EXIT_OK;
+		case 'c':
+			connect_uri = optarg;
+			break;
 		case 'V':
 			printf("ballonet %s\n", BALLONET_VERSION);
 			return EXIT_OK;
