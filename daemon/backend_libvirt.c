@@ -43,11 +43,19 @@ bkerr(struct lvb *b, int status, const char *msg)
 	return status;
 }
 
-/* An LV_* status of the connection's last call as a BK_* status. */
+/*
+ * An LV_* status of the connection's last call on NAME (NULL: none) as a
+ * BK_* status.  The daemon names the VM itself: drop libvirt.c's "NAME: ".
+ */
 static int
-lvfail(struct lvb *b, int status)
+lvfail(struct lvb *b, int status, const char *name)
 {
-	bkerr(b, BK_EFAIL, lv_error(b->lv));
+	const char *msg = lv_error(b->lv);
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n > 0 && strncmp(msg, name, n) == 0 && strncmp(msg + n, ": ", 2) == 0)
+		msg += n + 2;
+	bkerr(b, BK_EFAIL, msg);
 	switch (status) {
 	case LV_OK:		return BK_OK;
 	case LV_ENODOM:		return BK_EGONE;
@@ -129,7 +137,7 @@ lvb_list(struct backend *base, struct bk_vm **vms, size_t *count)
 	if (b->dead && (r = reconnect(b)) != BK_OK)
 		return r;
 	if ((r = lv_list(b->lv, &doms, &n)) != LV_OK)
-		return lvfail(b, r);
+		return lvfail(b, r, NULL);
 	if (n > 0 && (*vms = calloc(n, sizeof(**vms))) == NULL) {
 		free(doms);
 		return bkerr(b, BK_EFAIL, "out of memory");
@@ -164,7 +172,7 @@ lvb_stats_period(struct backend *base, const char *name, int period)
 	if (b->dead)
 		return bkerr(b, BK_EFAIL, "the connection to libvirt broke");
 	r = lv_stats_period(b->lv, name, period < 1 ? 1 : period);
-	return r == LV_OK ? BK_OK : lvfail(b, r);
+	return r == LV_OK ? BK_OK : lvfail(b, r, name);
 }
 
 static int
@@ -180,7 +188,7 @@ lvb_sample(struct backend *base, const char *name, struct bk_sample *s)
 		return bkerr(b, BK_EFAIL, "the connection to libvirt broke");
 	if ((r = lv_info(b->lv, name, &info)) != LV_OK ||
 	    (r = lv_stats(b->lv, name, &st)) != LV_OK)
-		return lvfail(b, r);
+		return lvfail(b, r, name);
 	if (!info.balloon)
 		return bkerr(b, BK_ENOBALLOON, "the domain has no balloon device");
 	t = find_target(b, name);
@@ -221,7 +229,7 @@ lvb_set_target(struct backend *base, const char *name, uint64_t bytes)
 	if (b->dead)
 		return bkerr(b, BK_EFAIL, "the connection to libvirt broke");
 	if ((r = lv_set(b->lv, name, bytes)) != LV_OK)
-		return lvfail(b, r);
+		return lvfail(b, r, name);
 	if (remember(b, name, bytes) != 0)
 		return bkerr(b, BK_EFAIL, "out of memory");
 	return BK_OK;
