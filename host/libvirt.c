@@ -554,12 +554,15 @@ lookup(struct lv *lv, const char *name, virDomainPtr *dom)
 			    "%s list)", name, lv->uri, lv->uri);
 		return status;
 	}
-	if (virDomainIsActive(*dom) != 1) {
+	int active = virDomainIsActive(*dom);
+	if (active != 1) {
+		int status = active < 0 ? lverr(lv, *dom, name, "virDomainIsActive") :
+		    seterr(lv, LV_ENODOM, "%s: domain is not running on %s", name,
+		    lv->uri);
 		virDomainFree(*dom);
 		*dom = NULL;
 		virResetLastError();
-		return seterr(lv, LV_ENODOM, "%s: domain is not running on %s",
-		    name, lv->uri);
+		return status;
 	}
 	return LV_OK;
 }
