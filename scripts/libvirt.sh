@@ -65,6 +65,10 @@ prepare() {
 
 start() {
 	[ "$(id -u)" -eq 0 ] || die "start: run as root (the system daemons need it)"
+	# One start at a time (tests may run in parallel): the others wait,
+	# then find libvirtd answering.
+	exec 9>/run/ballonet-libvirt.lock
+	flock 9
 	if answers; then
 		say "$URI answers already"
 		return 0
@@ -72,11 +76,11 @@ start() {
 	install
 	prepare
 	if ! running /run/virtlogd.pid; then
-		virtlogd -d || die "virtlogd -d failed; see /var/log/libvirt/virtlogd.log"
+		virtlogd -d 9>&- || die "virtlogd -d failed; see /var/log/libvirt/virtlogd.log"
 		echo "virtlogd $(cat /run/virtlogd.pid 2>/dev/null)" >>"$STATE"
 	fi
 	if ! running /run/libvirtd.pid; then
-		libvirtd -d || die "libvirtd -d failed; see /var/log/libvirt/libvirtd.log"
+		libvirtd -d 9>&- || die "libvirtd -d failed; see /var/log/libvirt/libvirtd.log"
 		echo "libvirtd $(cat /run/libvirtd.pid 2>/dev/null)" >>"$STATE"
 	fi
 	i=0
