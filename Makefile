@@ -168,6 +168,14 @@ $(BUILD)/tests/test_libvirt: tests/unit/test_libvirt.c \
 
 $(BUILD)/host-obj/host/libvirt.o: HOST_CFLAGS += $(LIBVIRT_CFLAGS)
 
+# The daemon's libvirt backend, against the same test driver.
+$(BUILD)/tests/test_backend_libvirt: tests/unit/test_backend_libvirt.c \
+    $(BUILD)/host-obj/daemon/backend_libvirt.o \
+    $(BUILD)/host-obj/daemon/backend.o $(BUILD)/host-obj/host/libvirt.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka \
+	    $(LIBVIRT_LIBS) $(HOST_LDFLAGS)
+
 $(POLICY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka -lconfig -lm \
