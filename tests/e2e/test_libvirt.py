@@ -306,3 +306,85 @@ def test_connect_errors():
                        capture_output=True, text=True, timeout=60)
     print(p.stderr)
     one_line_error(p.stderr, EXIT_USAGE, p.returncode, "--connect")
+
+
+BALLONETD = os.path.join(BUILD, "ballonetd")
+BUDGET = 512 * MiB
+
+
+class Daemon:
+    """ballonetd --connect URI in the foreground; stopped on exit."""
+
+    def __init__(self, *args):
+        self.dir = tempfile.mkdtemp(prefix="bnd-", dir="/tmp")
+        self.log_path = os.path.join(self.dir, "ballonetd.log")
+        self.args = [BALLONETD, "--connect", URI, "--foreground",
+                     "--socket", os.path.join(self.dir, "ballonetd.sock")] + \
+            [str(a) for a in args]
+        self.proc = None
+
+    def __enter__(self):
+        with open(self.log_path, "wb") as log:
+            self.proc = subprocess.Popen(
+                self.args, stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT,
+                env=dict(os.environ, BALLONET_RUNDIR=self.dir))
+        return self
+
+    def log(self):
+        with open(self.log_path, errors="replace") as f:
+            return f.read()
+
+    def __exit__(self, exc_type, exc, tb):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        print("ballonetd exited with %s; its log:\n%s" % (
+            self.proc.returncode, self.log()))
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return False
+
+
+@timeout(900)
+def test_daemon_balances_two_domains():
+    """ballonetd moves memory from an idle domain to a busy one.
+
+    Two 512 MiB domains under a budget of 512 MiB; b is guaranteed 192 MiB
+    by our <metadata> element.  b is busy first (it holds 200 MiB), a
+    idle: the daemon takes a's idle memory.  Then b frees its memory and
+    a touches 200 MiB: a gets memory, b gives it back down to its
+    guarantee and never below.
+    """
+    start_libvirtd()
+    reap_stale()
+    with Domain() as a, Domain(min_guarantee=192 * MiB) as b:
+        b.shell.run("mem touch 200M", timeout=TIMEOUT)
+        with Daemon("--budget", "%dM" % (BUDGET // MiB),
+                    "--interval", 1) as d:
+            lows = []
+
+            def settled(want_a, want_b):
+                sa, sb = a.actual(), b.actual()
+                lows.append(sb)
+                assert d.proc.poll() is None, "ballonetd exited"
+                return want_a(sa) and want_b(sb) and sa + sb <= BUDGET
+
+            wait_until(lambda: settled(lambda x: x <= 200 * MiB,
+                                       lambda x: x >= 200 * MiB),
+                       TIMEOUT * 2, 1, "a shrunk, b kept its 200 MiB")
+            b.shell.run("mem free", timeout=TIMEOUT)
+            out = a.shell.run("mem touch 200M", timeout=TIMEOUT)
+            assert "touched 51200 pages" in " ".join(out), out
+            wait_until(lambda: settled(lambda x: x >= 232 * MiB,
+                                       lambda x: x < 232 * MiB),
+                       TIMEOUT * 2, 1, "a grown, b shrunk")
+            assert min(lows) >= 192 * MiB, \
+                "b went below its guarantee: %d MiB" % (min(lows) // MiB)
+            log = d.log()
+            for name in (a.name, b.name):
+                assert re.search(r"%s: target \d+ MiB -> \d+ MiB" %
+                                 re.escape(name), log), log
