@@ -145,8 +145,19 @@ struct bn_stats {
 	uint64_t	stats_updates;	/* statistics buffers given to the host */
 };
 
+/*
+ * Memory hot-plugged above the boot RAM (virtio-mem, Xen hot-plug), kept
+ * by that front-end for the sysctl nodes; all zero without one.  KiB.
+ */
+struct bn_hotplug {
+	uint64_t	plugged_kib;	/* plugged now */
+	uint64_t	usable_kib;	/* the most that can be plugged now */
+	uint64_t	requested_kib;	/* what the host wants plugged */
+};
+
 struct bn_balloon {
 	struct bn_config cfg;
+	struct bn_hotplug hot;		/* not the engine's: sysctl only */
 
 	uint64_t	host_pages;	/* balloon size the host asks for */
 	uint64_t	host_max_kib;	/* reservation the host allows, 0 = RAM */

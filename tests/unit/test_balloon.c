@@ -530,13 +530,13 @@ test_sysctl_rules(void **state)
 	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.target", "8192",
 	    &old), BN_OK);
 	/* Enumeration: each node under both prefixes. */
-	assert_int_equal(bn_sysctl_count(&f->b), 20);
+	assert_int_equal(bn_sysctl_count(&f->b), 22);
 	for (i = 0; i < bn_sysctl_count(&f->b); i++) {
 		assert_int_equal(bn_sysctl_name(&f->b, i, name, sizeof(name)),
 		    BN_OK);
 		assert_int_equal(bn_sysctl_read(&f->b, name, &v), BN_OK);
 	}
-	assert_int_equal(bn_sysctl_name(&f->b, 20, name, sizeof(name)),
+	assert_int_equal(bn_sysctl_name(&f->b, 22, name, sizeof(name)),
 	    BN_EINVAL);
 	assert_int_equal(bn_sysctl_name(&f->b, 0, name, 4), BN_ERANGE);
 }
