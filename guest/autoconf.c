@@ -12,6 +12,7 @@
 #include "apic.h"
 #include "console.h"
 #include "cpu.h"
+#include "hotplug.h"
 #include "intr.h"
 #include "kern.h"
 #include "libkern.h"
@@ -59,9 +60,12 @@ machine_name(void)
 	return "?";
 }
 
+/* The pin may be shared with virtio-mem: acknowledge it too (hotplug.c). */
 static int
 viomb_handler(void *arg)
 {
+	if (hotplug_intr())
+		guest.wakeup = 1;
 	if (!viomb_intr(arg))
 		return 0;
 	guest.wakeup = 1;
@@ -259,7 +263,7 @@ autoconf(void)
 		return;
 	}
 	guest.machine = machine_name();
-	if (attach_pci() || attach_mmio())
-		return;
-	kprintf("viomb: no virtio balloon device\n");
+	if (!attach_pci() && !attach_mmio())
+		kprintf("viomb: no virtio balloon device\n");
+	hotplug_attach();
 }

@@ -11,6 +11,7 @@
 #include "apic.h"
 #include "clock.h"
 #include "console.h"
+#include "hotplug.h"
 #include "cpu.h"
 #include "intr.h"
 #include "kern.h"
@@ -186,6 +187,7 @@ main_loop(void)
 	for (;;) {
 		shell_poll();
 		now = clock_now_ms();
+		hotplug_run(now, guest.wakeup);	/* virtio-mem */
 		if (guest.xenb != NULL && xenballoon_pending(guest.xenb))
 			guest.wakeup = 1;
 		if (guest.balloon != NULL && (guest.wakeup || now >= deadline ||
