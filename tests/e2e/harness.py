@@ -246,7 +246,8 @@ class Shell:
     # at the start of a line; the balloon's own devices anywhere (a message
     # may cut into the echo of a command or follow a prompt).
     MESSAGE = re.compile(r"(?:(?<=\n)[a-z]+[0-9]+|"
-                         r"(?:viomb|balloon|virtio)[0-9]+): [^\r\n]*\r?\n")
+                         r"(?:viomb|viomem|balloon|virtio)[0-9]+): "
+                         r"[^\r\n]*\r?\n")
     EOL = "\r"
 
     def __init__(self, path, timeout=30.0):

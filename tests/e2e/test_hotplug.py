@@ -1,0 +1,125 @@
+"""Memory hot-plug with virtio-mem against real QEMU 7.2 (TCG, q35): the
+guest grows above its boot size when the host raises requested-size, and
+gives memory back when it falls, never a block that holds data.
+
+The VM: `-m 1G,maxmem=5G`, a 4 GiB memfd backend (so QEMU offers
+UNPLUGGED_INACCESSIBLE and the guest must accept it), virtio-mem-pci
+with requested-size 0, and the balloon.  Sizes in QMP are bytes; the
+guest's hw.balloon.* nodes are KiB.  No test asserts a duration.
+"""
+
+import contextlib
+
+from harness import GiB, MiB, Vm, wait_until
+
+TIMEOUT = 180  # seconds to wait for any state change under TCG
+QOM = "/machine/peripheral/vm0"
+
+
+@contextlib.contextmanager
+def guest(region="4G", maxmem="5G", lifetime=400):
+    extra = ["-object", "memory-backend-memfd,id=vmem0,size=%s" % region,
+             "-device",
+             "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
+             "-device", "virtio-balloon-pci,id=balloon0"]
+    with Vm(memory="1G", maxmem=maxmem, transport="none", extra=extra,
+            lifetime=lifetime) as vm:
+        vm.boot(timeout=TIMEOUT)
+        yield vm
+
+
+def request(vm, size):
+    vm.qmp.execute("qom-set", path=QOM, property="requested-size",
+                   value=size)
+
+
+def plugged(vm):
+    """query-memory-devices: bytes the device has plugged."""
+    for dev in vm.qmp.execute("query-memory-devices"):
+        if dev["type"] == "virtio-mem":
+            return dev["data"]["size"]
+    raise AssertionError("no virtio-mem device in query-memory-devices")
+
+
+def wait_plugged(vm, size):
+    wait_until(lambda: plugged(vm) == size, TIMEOUT, 0.2,
+               "virtio-mem plugged == %d MiB" % (size // MiB))
+
+
+def run_ok(vm, command, expect, timeout=600):
+    out = vm.shell.run(command, timeout=timeout)
+    assert any(expect in line for line in out), (command, out)
+    return out
+
+
+def test_grow_to_3g_and_back():
+    """1 GiB grows to 3 GiB, uses more than it booted with, shrinks back."""
+    with guest() as vm:
+        assert vm.shell.sysctl("hw.balloon.hotplugged") == 0
+        assert vm.shell.sysctl("hw.balloon.max") == 1 * GiB // 1024
+        request(vm, 2 * GiB)
+        wait_plugged(vm, 2 * GiB)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   2 * GiB // 1024, TIMEOUT, 0.2, "hotplugged == 2 GiB")
+        # What the guest can reach: boot RAM plus the usable region
+        # (QEMU: requested + 256 MiB), and one logical size.
+        assert vm.shell.sysctl("hw.balloon.max") == \
+            (1 * GiB + 2 * GiB + 256 * MiB) // 1024
+        assert vm.shell.sysctl("hw.balloon.current") == 3 * GiB // 1024
+        assert vm.shell.sysctl("hw.viomb.current") == 3 * GiB // 1024
+        run_ok(vm, "mem touch 2500M", "touched 640000 pages")
+        peak = vm.rss()
+        assert peak > 2400 * MiB, peak
+        run_ok(vm, "mem free", "freed 640000 pages")
+        request(vm, 0)
+        wait_plugged(vm, 0)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") == 0,
+                   TIMEOUT, 0.2, "hotplugged == 0")
+        # QEMU discards unplugged blocks: its RSS falls by what the guest
+        # had touched there (about 1.5 GiB), the boot RAM stays.
+        wait_until(lambda: vm.rss() < peak - 1200 * MiB, TIMEOUT, 0.5,
+                   "QEMU RSS falls after the unplug")
+        assert vm.shell.mem()["free"] > 250000
+        msgs = "\n".join(vm.shell.messages)
+        assert "viomem0:" in msgs and "ERROR" not in msgs, msgs
+
+
+def test_unplug_in_use():
+    """Blocks holding data stay plugged; the data reads back intact; the
+    rest is unplugged; once freed, the unplug completes."""
+    with guest() as vm:
+        request(vm, 2 * GiB)
+        wait_plugged(vm, 2 * GiB)
+        # Boot RAM first (about 1020 MiB), then the lowest hot blocks.
+        run_ok(vm, "mem fill 1700M", "touched 435200 pages")
+        request(vm, 0)
+        line = vm.shell.wait_message(r"viomem0: cannot unplug down to 0 MiB",
+                                     TIMEOUT)
+        # What is in use stays: at least the ~680 MiB filled above boot RAM.
+        left = plugged(vm)
+        assert 600 * MiB <= left <= 800 * MiB, (left, line)
+        assert left % (2 * MiB) == 0
+        run_ok(vm, "mem check", "filled intact")
+        # Still trying, said once.
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   left // 1024, TIMEOUT, 0.2, "hotplugged == plugged")
+        msgs = [m for m in vm.shell.messages if "cannot unplug" in m]
+        assert len(msgs) == 1, msgs
+        run_ok(vm, "mem free", "freed 435200 pages")
+        wait_plugged(vm, 0)
+        request(vm, 1 * GiB)
+        wait_plugged(vm, 1 * GiB)
+
+
+def test_region_cannot_be_mapped():
+    """A region past what the guest maps (its identity map ends at 64 GiB):
+    attached, said once, nothing plugged, the balloon unaffected."""
+    with guest(region="66G", maxmem="67G") as vm:
+        vm.shell.wait_message(r"viomem0: cannot use memory at", TIMEOUT)
+        request(vm, 1 * GiB)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.max") ==
+                   1 * GiB // 1024, TIMEOUT, 0.2, "max stays the boot RAM")
+        assert plugged(vm) == 0
+        assert vm.shell.sysctl("hw.balloon.hotplugged") == 0
+        vm.balloon("512M")
+        vm.wait_logical("512M", TIMEOUT)
