@@ -4,9 +4,11 @@
  * hot-plugged range; it unplugs only blocks pmem gives up whole.
  *
  * Interrupts: this guest's interrupt code has one handler per pin, and the
- * balloon listens on every pin q35 may use; so the balloon's handler also
- * acknowledges this device (hotplug_intr()), and the worker polls it every
- * VIOMEM_POLL_MS besides.
+ * balloon listens on every pin q35 may use, masking the others once it
+ * knows its own; so the balloon's handler acknowledges this device too
+ * (hotplug_intr()), and the main loop reads the device's ISR byte on each
+ * pass (at least every clock tick, 10 ms): a change of requested_size or
+ * an answer is seen within a tick even when its pin is masked.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -108,8 +110,10 @@ hotplug_attach(void)
 void
 hotplug_run(uint64_t now, int woken)
 {
-	if (hotplug_sc != NULL && (woken || sc.pending != 0 ||
-	    now >= next_run))
+	if (hotplug_sc == NULL)
+		return;
+	(void)viomem_intr(&sc);		/* the ISR, as if it had interrupted */
+	if (woken || sc.pending != 0 || now >= next_run)
 		next_run = now + viomem_run(&sc);
 }
 

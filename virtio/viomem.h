@@ -54,7 +54,7 @@
 /* Our limits. */
 #define VIOMEM_BLOCK_MIN		BN_PAGE_SIZE
 #define VIOMEM_BLOCK_MAX		(1ull << 30)
-#define VIOMEM_PLUG_MAX_BYTES		(256ull << 20)	/* per request */
+#define VIOMEM_PLUG_MAX_BYTES		(1ull << 30)	/* per request */
 #define VIOMEM_BACKOFF_MIN_MS		100
 #define VIOMEM_BACKOFF_MAX_MS		6400
 #define VIOMEM_POLL_MS			250	/* config polled this often */
