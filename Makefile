@@ -5,7 +5,8 @@
 #   make check    install what is missing, run every test suite
 #   make fuzz     run each fuzz target FUZZ_SECONDS (60) and keep new inputs
 #   make demo     install what is missing, boot a guest, balloon it down and up
-#   make bench    ours against Linux's virtio_balloon: bench/results/ (slow)
+#   make bench    ours against Linux's virtio_balloon and virtio_mem:
+#                 bench/results/ (slow)
 #
 # Layout: engine/ (portable engine), virtio/ (virtio front-end and transports),
 # guest/ (the reference guest kernel: a port like any other), host/ (the
@@ -202,6 +203,7 @@ check-xen: deps guest
 bench: deps
 	@$(MAKE) --no-print-directory guest
 	$(PYTHON) -u bench/run.py $(BENCH_ARGS)
+	$(PYTHON) -u bench/hotplug.py $(HOTPLUG_BENCH_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory guest cli

@@ -9,6 +9,10 @@ guest's hw.balloon.* nodes are KiB.  No test asserts a duration.
 """
 
 import contextlib
+import os
+import subprocess
+import sys
+import tempfile
 
 from harness import GiB, MiB, Vm, wait_until
 
@@ -123,3 +127,17 @@ def test_region_cannot_be_mapped():
         assert vm.shell.sysctl("hw.balloon.hotplugged") == 0
         vm.balloon("512M")
         vm.wait_logical("512M", TIMEOUT)
+
+
+def test_bench_tiny():
+    """bench/hotplug.py runs (ours only, 64 MiB): its table has the rows."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    script = os.path.join(here, "..", "..", "bench", "hotplug.py")
+    with tempfile.TemporaryDirectory() as out:
+        subprocess.run([sys.executable, script, "--runs", "1", "--guests",
+                        "ours", "--size", "64", "--out", out], check=True,
+                       timeout=600, stdout=subprocess.DEVNULL)
+        with open(os.path.join(out, "hotplug.txt")) as f:
+            text = f.read()
+    for row in ("plug, MiB/s", "unplug, MiB/s"):
+        assert row in text, text
