@@ -21,8 +21,9 @@ QOM = "/machine/peripheral/vm0"
 
 
 @contextlib.contextmanager
-def guest(region="4G", maxmem="5G", lifetime=400):
-    extra = ["-object", "memory-backend-memfd,id=vmem0,size=%s" % region,
+def guest(region="4G", maxmem="5G", lifetime=400, backend="memfd"):
+    extra = ["-object", "memory-backend-%s,id=vmem0,size=%s" %
+             (backend, region),
              "-device",
              "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
              "-device", "virtio-balloon-pci,id=balloon0"]
@@ -113,6 +114,37 @@ def test_unplug_in_use():
         wait_plugged(vm, 0)
         request(vm, 1 * GiB)
         wait_plugged(vm, 1 * GiB)
+
+
+def test_ram_backend():
+    """memory-backend-ram: QEMU does not offer UNPLUGGED_INACCESSIBLE; the
+    guest negotiates VERSION_1 alone and plugs and unplugs the same."""
+    with guest(backend="ram") as vm:
+        vm.shell.wait_message(r"viomem0: pci-modern, features 0x100000000,",
+                              TIMEOUT)
+        request(vm, 512 * MiB)
+        wait_plugged(vm, 512 * MiB)
+        run_ok(vm, "mem touch 1400M", "touched 358400 pages")
+        run_ok(vm, "mem free", "freed 358400 pages")
+        request(vm, 0)
+        wait_plugged(vm, 0)
+
+
+def test_reboot_plugs_again():
+    """QEMU unplugs everything at a system_reset; the rebooted guest plugs
+    what the host still requests, and can use it."""
+    with guest() as vm:
+        request(vm, 1 * GiB)
+        wait_plugged(vm, 1 * GiB)
+        run_ok(vm, "mem fill 1500M", "touched 384000 pages")
+        since = len(vm.shell.raw)
+        vm.qmp.execute("system_reset")
+        vm.shell.wait_ready(TIMEOUT, since)
+        wait_plugged(vm, 1 * GiB)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   GiB // 1024, TIMEOUT, 0.2, "hotplugged == 1 GiB")
+        run_ok(vm, "mem touch 1500M", "touched 384000 pages")
+        run_ok(vm, "mem check", "check ok")
 
 
 def test_region_cannot_be_mapped():
