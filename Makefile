@@ -166,6 +166,7 @@ $(BUILD)/host-obj/%.o: %.c
 fuzzers: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
+$(BUILD)/fuzz/fuzz_viomem: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_sysctl: $(FUZZ_LIB_OBJS) $(FUZZ_SHELL_OBJS)
 $(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o
 $(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o

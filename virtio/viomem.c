@@ -490,6 +490,8 @@ viomem_next(struct viomem_softc *sc, uint64_t now)
 	}
 }
 
+static const char *req_name(uint16_t);
+
 /* Give the OS back blocks offlined for an unplug that did not happen. */
 static void
 reonline(struct viomem_softc *sc)
@@ -499,6 +501,35 @@ reonline(struct viomem_softc *sc)
 		    (uint64_t)sc->req_blocks * sc->block_size);
 }
 
+/*
+ * The device changes plugged_size before it answers (QEMU does): an ACK
+ * that did not move it by the request is a lie, and the blocks may not
+ * be there.  False then: the caller stops the driver.
+ */
+static bool
+ack_is_true(struct viomem_softc *sc, uint64_t len)
+{
+	uint64_t want, now = cfg_read64(sc, VIRTIO_MEM_CFG_PLUGGED_SIZE);
+
+	switch (sc->req_type) {
+	case VIRTIO_MEM_REQ_UNPLUG_ALL:
+		want = 0;
+		break;
+	case VIRTIO_MEM_REQ_PLUG:
+		want = sc->plugged + len;
+		break;
+	default:
+		want = sc->plugged - len;
+		break;
+	}
+	if (now == want)
+		return true;
+	viomem_log(sc, BN_LOG_ERR, "device acknowledged %s but reports "
+	    "%llu bytes plugged, not %llu; stopping", req_name(sc->req_type),
+	    (unsigned long long)now, (unsigned long long)want);
+	return false;
+}
+
 static void
 on_ack(struct viomem_softc *sc)
 {
@@ -506,6 +537,11 @@ on_ack(struct viomem_softc *sc)
 	uint64_t len = (uint64_t)sc->req_blocks * sc->block_size;
 
 	sc->backoff_ms = 0;
+	if (!ack_is_true(sc, len)) {
+		sc->errors++;
+		sc->state = VIOMEM_BROKEN;	/* offlined blocks stay out */
+		return;
+	}
 	switch (sc->req_type) {
 	case VIRTIO_MEM_REQ_UNPLUG_ALL:
 		sc->unplug_all = false;
@@ -574,8 +610,13 @@ on_answer(struct viomem_softc *sc, uint16_t type, uint32_t len, uint64_t now)
 		back_off(sc, now);
 		return;
 	default:
+		/*
+		 * ERROR: nothing was done (5.15.6), the blocks are the OS's
+		 * again.  Anything else: they may be gone; keep them out.
+		 */
 		sc->errors++;
-		reonline(sc);
+		if (type == VIRTIO_MEM_RESP_ERROR)
+			reonline(sc);
 		viomem_log(sc, BN_LOG_ERR, "device answered %s of 0x%llx+%u "
 		    "blocks with %s %u; stopping", req_name(sc->req_type),
 		    (unsigned long long)sc->req_addr, sc->req_blocks,

@@ -481,10 +481,12 @@ mm_os_blocks(const struct memmodel *mm)
 	return n;
 }
 
+/* Only a block the OS holds can be in use. */
 void
 mm_busy(struct memmodel *mm, uint64_t block, bool busy)
 {
-	mm->os_busy[block] = busy;
+	if (block < mm->nblocks && (mm->os_has[block] || !busy))
+		mm->os_busy[block] = busy;
 }
 
 const char *
@@ -508,7 +510,8 @@ mm_check(struct memmodel *mm)
 		}
 		bits += (mm->sc.map[i / 64] >> (i % 64)) & 1;
 	}
-	if (mm->sc.state == VIOMEM_WAIT || mm->sc.buf == NULL ||
+	/* The books, when they are meant to agree. */
+	if (mm->sc.state != VIOMEM_IDLE || mm->sc.buf == NULL ||
 	    mm->sc.unplug_all)
 		return NULL;
 	if (mm->sc.plugged != mm->plugged_size ||
@@ -520,8 +523,7 @@ mm_check(struct memmodel *mm)
 		return why;
 	}
 	for (i = 0; i < mm->nblocks; i++)
-		if (mm->plugged[i] != mm->os_has[i] &&
-		    mm->sc.state != VIOMEM_BROKEN) {
+		if (mm->plugged[i] != mm->os_has[i]) {
 			snprintf(why, sizeof(why), "block %llu: device %d, "
 			    "OS %d", (unsigned long long)i, mm->plugged[i],
 			    mm->os_has[i]);

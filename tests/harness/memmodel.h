@@ -77,7 +77,9 @@ void	 mm_request(struct memmodel *mm, uint64_t bytes);
 unsigned mm_process(struct memmodel *mm);
 /* Run the driver (and the device, unless it holds) up to n times. */
 void	 mm_run(struct memmodel *mm, int n);
-/* Blocks the OS holds and uses ("in use" blocks are never given up). */
+/*
+ * Blocks the OS holds; mark one it holds in use (never given up) or not.
+ */
 unsigned mm_os_blocks(const struct memmodel *mm);
 void	 mm_busy(struct memmodel *mm, uint64_t block, bool busy);
 

@@ -282,6 +282,37 @@ test_no_answer(void **state)
 }
 
 /*
+ * An ACK that did not change plugged_size (a lying device): the blocks
+ * are not given to the OS; an unanswered unplug keeps its blocks out.
+ */
+static void
+test_lying_answers(void **state)
+{
+	struct memmodel *f = *state;
+
+	attached(f);
+	f->force_resp = VIRTIO_MEM_RESP_ACK;
+	f->force_count = 1;
+	mm_request(f, 16 * MiB);
+	mm_run(f, 3);
+	checked(f);
+	assert_int_equal(f->sc.state, VIOMEM_BROKEN);
+	assert_int_equal(mm_os_blocks(f), 0);
+	assert_true(fake_log_contains(&f->os, "acknowledged plug but"));
+
+	assert_int_equal(mm_attach(f), BN_OK);
+	mm_request(f, 16 * MiB);
+	settle(f);
+	f->no_resp = true;		/* the device unplugs, says nothing */
+	mm_request(f, 0);
+	mm_run(f, 3);
+	checked(f);
+	assert_int_equal(f->sc.state, VIOMEM_BROKEN);
+	assert_int_equal(mm_os_blocks(f), 0);
+	assert_int_equal(f->plugged_size, 0);
+}
+
+/*
  * UNPLUGGED_INACCESSIBLE: accepted when offered (else QEMU refuses
  * FEATURES_OK); without it the driver works the same.
  */
@@ -484,6 +515,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_busy, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_answer, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_lying_answers, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_inaccessible, setup,
 		    teardown),
