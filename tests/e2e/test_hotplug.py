@@ -4,17 +4,21 @@ gives memory back when it falls, never a block that holds data.
 
 The VM: `-m 1G,maxmem=5G`, a 4 GiB memfd backend (so QEMU offers
 UNPLUGGED_INACCESSIBLE and the guest must accept it), virtio-mem-pci
-with requested-size 0, and the balloon.  Sizes in QMP are bytes; the
-guest's hw.balloon.* nodes are KiB.  No test asserts a duration.
+with requested-size 0, and the balloon; started by `ballonet vm start
+--max-memory 5G` and driven by `ballonet set` (the first tests), or by
+QMP directly.  Sizes in QMP are bytes; the guest's hw.balloon.* nodes
+are KiB.  No test asserts a duration.
 """
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
 import tempfile
 
-from harness import GiB, MiB, Vm, wait_until
+from harness import GiB, MiB, Qmp, Shell, Vm, rss_bytes, wait_until
+from test_cli import EXIT_RANGE, EXIT_TIMEOUT, EXIT_USAGE, run_dir
 
 TIMEOUT = 180  # seconds to wait for any state change under TCG
 QOM = "/machine/peripheral/vm0"
@@ -57,63 +61,128 @@ def run_ok(vm, command, expect, timeout=600):
     return out
 
 
+@contextlib.contextmanager
+def cli_guest(run, name="hp"):
+    """`ballonet vm start NAME --memory 1G --max-memory 5G`: our guest, a
+    4 GiB memfd virtio-mem device; yields its serial shell."""
+    run.start(name, "--max-memory", "5G", memory=1 * GiB)
+    shell = Shell(run.path(name, "serial.sock"), 30)
+    try:
+        shell.wait_ready(TIMEOUT)
+        yield shell
+    finally:
+        shell.close()
+
+
+def qmp_of(run, name, cmd):
+    """One QMP command on the VM's socket (ballonet uses it too)."""
+    q = Qmp(run.path(name, "qmp.sock"))
+    try:
+        return q.execute(cmd)
+    finally:
+        q.close()
+
+
+def cli_plugged(run, name):
+    for dev in qmp_of(run, name, "query-memory-devices"):
+        if dev["type"] == "virtio-mem":
+            return dev["data"]["size"]
+    raise AssertionError("no virtio-mem device")
+
+
+def info(run, name):
+    return json.loads(run.ok("info", name, "--json"))
+
+
 def test_grow_to_3g_and_back():
-    """1 GiB grows to 3 GiB, uses more than it booted with, shrinks back."""
-    with guest() as vm:
-        assert vm.shell.sysctl("hw.balloon.hotplugged") == 0
-        assert vm.shell.sysctl("hw.balloon.max") == 1 * GiB // 1024
-        request(vm, 2 * GiB)
-        wait_plugged(vm, 2 * GiB)
-        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+    """`ballonet set` grows a 1 GiB guest to 3 GiB: 2 GiB plugged, more
+    used than it booted with; back at 1 GiB all is unplugged and QEMU's
+    RSS falls; below 1 GiB the balloon takes over."""
+    with run_dir() as run, cli_guest(run) as sh:
+        i = info(run, "hp")
+        assert (i["boot"], i["plugged"], i["max"]) == (GiB, 0, 5 * GiB), i
+        assert sh.sysctl("hw.balloon.hotplugged") == 0
+        assert sh.sysctl("hw.balloon.max") == GiB // 1024
+        run.ok("set", "hp", "3G", "--wait", "--timeout", TIMEOUT)
+        assert cli_plugged(run, "hp") == 2 * GiB
+        i = info(run, "hp")
+        assert (i["actual"], i["plugged"], i["balloon"], i["target"]) == \
+            (3 * GiB, 2 * GiB, 0, 3 * GiB), i
+        wait_until(lambda: sh.sysctl("hw.balloon.hotplugged") ==
                    2 * GiB // 1024, TIMEOUT, 0.2, "hotplugged == 2 GiB")
         # What the guest can reach: boot RAM plus the usable region
-        # (QEMU: requested + 256 MiB), and one logical size.
-        assert vm.shell.sysctl("hw.balloon.max") == \
+        # (QEMU: requested + 256 MiB); one logical size.
+        assert sh.sysctl("hw.balloon.max") == \
             (1 * GiB + 2 * GiB + 256 * MiB) // 1024
-        assert vm.shell.sysctl("hw.balloon.current") == 3 * GiB // 1024
-        assert vm.shell.sysctl("hw.viomb.current") == 3 * GiB // 1024
-        run_ok(vm, "mem touch 2500M", "touched 640000 pages")
-        peak = vm.rss()
+        assert sh.sysctl("hw.balloon.current") == 3 * GiB // 1024
+        assert sh.sysctl("hw.balloon.target") == 3 * GiB // 1024
+        out = sh.run("mem touch 2500M", timeout=600)
+        assert any("touched 640000 pages" in line for line in out), out
+        peak = rss_bytes(run.pid("hp"))
         assert peak > 2400 * MiB, peak
-        run_ok(vm, "mem free", "freed 640000 pages")
-        request(vm, 0)
-        wait_plugged(vm, 0)
-        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") == 0,
+        out = sh.run("mem free", timeout=600)
+        assert any("freed 640000 pages" in line for line in out), out
+        run.ok("set", "hp", "1G", "--wait", "--timeout", TIMEOUT)
+        assert cli_plugged(run, "hp") == 0
+        wait_until(lambda: sh.sysctl("hw.balloon.hotplugged") == 0,
                    TIMEOUT, 0.2, "hotplugged == 0")
         # QEMU discards unplugged blocks: its RSS falls by what the guest
-        # had touched there (about 1.5 GiB), the boot RAM stays.
-        wait_until(lambda: vm.rss() < peak - 1200 * MiB, TIMEOUT, 0.5,
-                   "QEMU RSS falls after the unplug")
-        assert vm.shell.mem()["free"] > 250000
-        msgs = "\n".join(vm.shell.messages)
+        # had touched there (about 1.5 GiB); the boot RAM stays.
+        wait_until(lambda: rss_bytes(run.pid("hp")) < peak - 1200 * MiB,
+                   TIMEOUT, 0.5, "QEMU RSS falls after the unplug")
+        run.ok("set", "hp", "512M", "--wait", "--timeout", TIMEOUT)
+        i = info(run, "hp")
+        assert (i["actual"], i["plugged"], i["balloon"]) == \
+            (512 * MiB, 0, 512 * MiB), i
+        assert sh.sysctl("hw.balloon.current") == 512 * 1024
+        run.fails(EXIT_RANGE, "above what the VM can reach", "set", "hp",
+                  "5121M")
+        msgs = "\n".join(sh.messages)
         assert "viomem0:" in msgs and "ERROR" not in msgs, msgs
 
 
 def test_unplug_in_use():
     """Blocks holding data stay plugged; the data reads back intact; the
     rest is unplugged; once freed, the unplug completes."""
-    with guest() as vm:
-        request(vm, 2 * GiB)
-        wait_plugged(vm, 2 * GiB)
+    with run_dir() as run, cli_guest(run) as sh:
+        run.ok("set", "hp", "3G", "--wait", "--timeout", TIMEOUT)
+        wait_until(lambda: sh.sysctl("hw.balloon.hotplugged") ==
+                   2 * GiB // 1024, TIMEOUT, 0.2, "hotplugged == 2 GiB")
         # Boot RAM first (about 1020 MiB), then the lowest hot blocks.
-        run_ok(vm, "mem fill 1700M", "touched 435200 pages")
-        request(vm, 0)
-        line = vm.shell.wait_message(r"viomem0: cannot unplug down to 0 MiB",
-                                     TIMEOUT)
-        # What is in use stays: at least the ~680 MiB filled above boot RAM.
-        left = plugged(vm)
+        out = sh.run("mem fill 1700M", timeout=600)
+        assert any("touched 435200 pages" in line for line in out), out
+        # The host asks for less: it cannot all go.
+        run.fails(EXIT_TIMEOUT, "reached", "set", "hp", "1G", "--wait",
+                  "--timeout", "20")
+        line = sh.wait_message(r"viomem0: cannot unplug down to 0 MiB",
+                               TIMEOUT)
+        # What is in use stays: the ~680 MiB filled above boot RAM.
+        left = cli_plugged(run, "hp")
         assert 600 * MiB <= left <= 800 * MiB, (left, line)
         assert left % (2 * MiB) == 0
-        run_ok(vm, "mem check", "filled intact")
-        # Still trying, said once.
-        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+        out = sh.run("mem check", timeout=600)
+        assert any("435200 filled intact" in line for line in out), out
+        wait_until(lambda: sh.sysctl("hw.balloon.hotplugged") ==
                    left // 1024, TIMEOUT, 0.2, "hotplugged == plugged")
-        msgs = [m for m in vm.shell.messages if "cannot unplug" in m]
-        assert len(msgs) == 1, msgs
-        run_ok(vm, "mem free", "freed 435200 pages")
-        wait_plugged(vm, 0)
-        request(vm, 1 * GiB)
-        wait_plugged(vm, 1 * GiB)
+        msgs = [m for m in sh.messages if "cannot unplug" in m]
+        assert len(msgs) == 1, msgs     # said once, still trying
+        out = sh.run("mem free", timeout=600)
+        assert any("freed 435200 pages" in line for line in out), out
+        run.ok("set", "hp", "1G", "--wait", "--timeout", TIMEOUT)
+        assert cli_plugged(run, "hp") == 0
+
+
+def test_set_without_virtio_mem():
+    """Without --max-memory, above the RAM is refused as before."""
+    with run_dir() as run:
+        run.start("plain", memory=512 * MiB)
+        run.fails(EXIT_RANGE, "start the VM with --max-memory", "set",
+                  "plain", "1G")
+        run.fails(EXIT_USAGE, "--max-memory must be above", "vm", "start",
+                  "bad", "--memory", "1G", "--max-memory", "1G")
+        run.fails(EXIT_USAGE, "--max-memory needs virtio-mem-pci", "vm",
+                  "start", "bad", "--max-memory", "2G", "--transport",
+                  "mmio")
 
 
 def test_ram_backend():
@@ -124,6 +193,9 @@ def test_ram_backend():
                               TIMEOUT)
         request(vm, 512 * MiB)
         wait_plugged(vm, 512 * MiB)
+        # QEMU counts a block plugged before the guest has its answer.
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   512 * 1024, TIMEOUT, 0.2, "hotplugged == 512 MiB")
         run_ok(vm, "mem touch 1400M", "touched 358400 pages")
         run_ok(vm, "mem free", "freed 358400 pages")
         request(vm, 0)
