@@ -668,16 +668,12 @@ viomem_run(struct viomem_softc *sc)
 		sc->retry_at_ms = 0;
 		sc->backoff_ms = 0;
 	}
+	if (sc->state == VIOMEM_IDLE && now >= sc->retry_at_ms)
+		viomem_next(sc, now);
 	viomem_publish(sc);
-	if (sc->state != VIOMEM_IDLE)
-		return VIOMEM_POLL_MS;
-	if (now < sc->retry_at_ms)
+	/* An answer comes with an interrupt; a backoff ends on its own. */
+	if (sc->state == VIOMEM_IDLE && now < sc->retry_at_ms)
 		return min64(sc->retry_at_ms - now, VIOMEM_POLL_MS);
-	viomem_next(sc, now);
-	viomem_publish(sc);
-	if (sc->state == VIOMEM_WAIT || now < sc->retry_at_ms)
-		return sc->state == VIOMEM_WAIT ? VIOMEM_POLL_MS :
-		    min64(sc->retry_at_ms - now, VIOMEM_POLL_MS);
 	return VIOMEM_POLL_MS;
 }
 

@@ -131,8 +131,8 @@ struct viomem_softc {
 	uint64_t	 sent_ms;
 	uint64_t	 retry_at_ms;	/* no request before this */
 	uint32_t	 backoff_ms;
-	uint64_t	 nacked_at;	/* requested when a plug was NACKed */
-	uint64_t	 stuck_said;	/* requested we said cannot be met */
+	uint64_t	 nacked_at;	/* requested + 1 when a plug was NACKed */
+	uint64_t	 stuck_said;	/* requested + 1 we said cannot be met */
 	uint32_t	 bad_config_said; /* config complaints already made */
 	volatile uint8_t pending;	/* ISR bits seen by viomem_intr() */
 
