@@ -17,7 +17,8 @@ import subprocess
 import sys
 import tempfile
 
-from harness import GiB, MiB, Qmp, Shell, Vm, rss_bytes, wait_until
+from harness import DEBUG_GUEST, GUEST, GiB, MiB, Qmp, Shell, Vm, \
+    rss_bytes, wait_until
 from test_cli import EXIT_RANGE, EXIT_TIMEOUT, EXIT_USAGE, run_dir
 
 TIMEOUT = 180  # seconds to wait for any state change under TCG
@@ -25,14 +26,15 @@ QOM = "/machine/peripheral/vm0"
 
 
 @contextlib.contextmanager
-def guest(region="4G", maxmem="5G", lifetime=400, backend="memfd"):
+def guest(region="4G", maxmem="5G", lifetime=400, backend="memfd",
+          kernel=GUEST):
     extra = ["-object", "memory-backend-%s,id=vmem0,size=%s" %
              (backend, region),
              "-device",
              "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
              "-device", "virtio-balloon-pci,id=balloon0"]
     with Vm(memory="1G", maxmem=maxmem, transport="none", extra=extra,
-            lifetime=lifetime) as vm:
+            lifetime=lifetime, kernel=kernel) as vm:
         vm.boot(timeout=TIMEOUT)
         yield vm
 
@@ -217,6 +219,29 @@ def test_reboot_plugs_again():
                    GiB // 1024, TIMEOUT, 0.2, "hotplugged == 1 GiB")
         run_ok(vm, "mem touch 1500M", "touched 384000 pages")
         run_ok(vm, "mem check", "check ok")
+
+
+def test_debug_guest_audit():
+    """The GUEST_DEBUG build audits pmem's hot ranges (free within present,
+    counters = bits) with the balloon's books after every run: growing,
+    using, shrinking with blocks in use and ballooning must not upset it."""
+    with guest(kernel=DEBUG_GUEST) as vm:
+        request(vm, 1 * GiB)
+        wait_plugged(vm, 1 * GiB)
+        wait_until(lambda: vm.shell.sysctl("vm.stats.hot_pages") ==
+                   GiB // 4096, TIMEOUT, 0.2, "hot pages == 1 GiB")
+        run_ok(vm, "mem touch 1200M", "touched 307200 pages")
+        request(vm, 0)
+        vm.shell.wait_message(r"viomem0: cannot unplug", TIMEOUT)
+        run_ok(vm, "mem free", "freed 307200 pages")
+        wait_plugged(vm, 0)
+        vm.balloon(512 * MiB)
+        vm.wait_logical("512M", TIMEOUT)
+        vm.balloon(GiB)
+        vm.wait_logical("1G", TIMEOUT)
+        assert vm.shell.sysctl("vm.stats.hot_pages") == 0
+        audits = [m for m in vm.shell.messages if "audit:" in m]
+        assert not audits, audits
 
 
 def test_region_cannot_be_mapped():
