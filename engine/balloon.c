@@ -153,6 +153,18 @@ bn_balloon_set_host_max_kib(struct bn_balloon *b, uint64_t kib)
 	b->host_max_kib = kib;
 }
 
+void
+bn_balloon_set_hotplug(struct bn_balloon *b, const struct bn_hotplug *h)
+{
+	b->hot = *h;
+}
+
+const struct bn_hotplug *
+bn_balloon_hotplug(const struct bn_balloon *b)
+{
+	return &b->hot;
+}
+
 uint64_t
 bn_balloon_current_kib(const struct bn_balloon *b)
 {

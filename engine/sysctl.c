@@ -63,19 +63,19 @@ get_stats_updates(const struct bn_balloon *b)
 static uint64_t
 get_current(const struct bn_balloon *b)
 {
-	return bn_balloon_current_kib(b) + b->hot.plugged_kib;
+	return bn_balloon_current_kib(b) + bn_balloon_hotplug(b)->plugged_kib;
 }
 
 static uint64_t
 get_max(const struct bn_balloon *b)
 {
-	return bn_balloon_max_kib(b) + b->hot.usable_kib;
+	return bn_balloon_max_kib(b) + bn_balloon_hotplug(b)->usable_kib;
 }
 
 static uint64_t
 get_target(const struct bn_balloon *b)
 {
-	return bn_balloon_target_kib(b) + b->hot.requested_kib;
+	return bn_balloon_target_kib(b) + bn_balloon_hotplug(b)->requested_kib;
 }
 
 /*
@@ -95,7 +95,7 @@ set_target(struct bn_balloon *b, uint64_t kib)
 static uint64_t
 get_hotplugged(const struct bn_balloon *b)
 {
-	return b->hot.plugged_kib;
+	return bn_balloon_hotplug(b)->plugged_kib;
 }
 
 static const struct node nodes[] = {

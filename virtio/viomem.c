@@ -200,16 +200,18 @@ viomem_teardown(struct viomem_softc *sc)
 	sc->buf = NULL;
 }
 
+/* The balloon's sysctl nodes show what is plugged and what can be. */
 static void
 viomem_publish(struct viomem_softc *sc)
 {
-	struct bn_balloon *b = sc->balloon;
+	struct bn_hotplug h = {
+		.plugged_kib = sc->plugged / 1024,
+		.usable_kib = sc->no_memory ? 0 : sc->usable / 1024,
+		.requested_kib = sc->no_memory ? 0 : sc->requested / 1024,
+	};
 
-	if (b == NULL)
-		return;
-	b->hot.plugged_kib = sc->plugged / 1024;
-	b->hot.usable_kib = sc->no_memory ? 0 : sc->usable / 1024;
-	b->hot.requested_kib = sc->no_memory ? 0 : sc->requested / 1024;
+	if (sc->balloon != NULL)
+		bn_balloon_set_hotplug(sc->balloon, &h);
 }
 
 /* Attach parameters that must hold before anything is touched. */

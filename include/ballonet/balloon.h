@@ -255,6 +255,14 @@ int bn_balloon_set_min_kib(struct bn_balloon *b, uint64_t kib) BN_MUST_CHECK;
 int bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
     BN_MUST_CHECK;
 
+/*
+ * Memory hot-plugged above the boot RAM, as a hot-plug front-end (virtio-
+ * mem; a Xen hot-plug) sees it: the sysctl nodes add it to current, max
+ * and target.  The engine itself never uses it.
+ */
+void bn_balloon_set_hotplug(struct bn_balloon *b, const struct bn_hotplug *h);
+const struct bn_hotplug *bn_balloon_hotplug(const struct bn_balloon *b);
+
 /* True while no request is in flight and the balloon is at its goal. */
 bool bn_balloon_settled(const struct bn_balloon *b);
 
