@@ -185,9 +185,14 @@ main_loop(void)
 	uint64_t now, d, deadline = BN_RUN_IDLE, last_run = 0;
 
 	for (;;) {
+		/*
+		 * virtio-mem first: a command that comes after the host saw
+		 * memory plugged finds it in the allocator.
+		 */
+		now = clock_now_ms();
+		hotplug_run(now, guest.wakeup);
 		shell_poll();
 		now = clock_now_ms();
-		hotplug_run(now, guest.wakeup);	/* virtio-mem */
 		if (guest.xenb != NULL && xenballoon_pending(guest.xenb))
 			guest.wakeup = 1;
 		if (guest.balloon != NULL && (guest.wakeup || now >= deadline ||

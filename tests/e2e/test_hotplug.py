@@ -53,6 +53,8 @@ def plugged(vm):
 
 
 def wait_plugged(vm, size):
+    """QEMU's count; it moves before the guest has the answer, so a test
+    that then uses the memory also waits for hw.balloon.hotplugged."""
     wait_until(lambda: plugged(vm) == size, TIMEOUT, 0.2,
                "virtio-mem plugged == %d MiB" % (size // MiB))
 
@@ -210,6 +212,8 @@ def test_reboot_plugs_again():
     with guest() as vm:
         request(vm, 1 * GiB)
         wait_plugged(vm, 1 * GiB)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   GiB // 1024, TIMEOUT, 0.2, "hotplugged == 1 GiB")
         run_ok(vm, "mem fill 1500M", "touched 384000 pages")
         since = len(vm.shell.raw)
         vm.qmp.execute("system_reset")
