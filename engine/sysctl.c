@@ -81,12 +81,21 @@ get_target(const struct bn_balloon *b)
 /*
  * Above the boot RAM only the host can add memory (virtio-mem's
  * requested_size): the balloon empties, the rest is the host's to plug.
+ * On Xen the guest plugs it itself: the target goes to memory/target.
  */
 static int
 set_target(struct bn_balloon *b, uint64_t kib)
 {
 	uint64_t boot = bn_balloon_max_kib(b);
+	int error;
 
+	if (kib > boot && kib <= get_max(b) && b->hot.guest_plugs &&
+	    b->cfg.ops->set_target != NULL) {
+		error = b->cfg.ops->set_target(b->cfg.be, kib);
+		if (error == BN_OK)
+			b->user_kib = 0;
+		return error;
+	}
 	if (kib > boot && kib <= get_max(b))
 		kib = boot;
 	return bn_balloon_set_target_kib(b, kib);

@@ -242,6 +242,7 @@ attach_xen(void)
 	cfg.store_ring = (void *)bn_port_mmio_map(&guest, pfn << PAGE_SHIFT,
 	    PAGE_SIZE);
 	cfg.store_evtchn = (uint32_t)port;
+	xen_hot_window(&cfg.hot);
 	if ((error = xenballoon_attach(&xenb_sc, &cfg)) != BN_OK) {
 		kprintf("balloon0: attach failed: %s\n", bn_strerror(error));
 		return;

@@ -332,12 +332,16 @@ pmem_alloc(void)
 	return pa;
 }
 
+static int hot_is_clean(uint64_t pa);
+
 int
 pmem_is_clean(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
-	return pfn < pmem.max_pfn && ((pmem.clean[pfn / 64] >> (pfn & 63)) & 1);
+	if (pfn >= pmem.max_pfn)
+		return hot_is_clean(pa);
+	return (pmem.clean[pfn / 64] >> (pfn & 63)) & 1;
 }
 
 /* First fit; attach time only, so a linear scan is good enough. */
@@ -454,7 +458,8 @@ pmem_free_clean(uint64_t pa)
 
 /*
  * Hot-plugged ranges.  Their bitmaps come from the boot RAM at
- * pmem_add_range(), two bits per frame of the range: 64 KiB per GiB.
+ * pmem_add_range(), two bits per frame of the range and one per 64 frames:
+ * 64.5 KiB per GiB.
  */
 static struct pmem_range *
 range_of(uint64_t pa)
@@ -505,7 +510,8 @@ pmem_add_range(uint64_t base, uint64_t size)
 		    pmem.ranges[i].end))
 			return -1;
 	words = ((size >> PAGE_SHIFT) + 63) / 64;
-	pages = (2 * words * 8 + PAGE_SIZE - 1) / PAGE_SIZE;
+	pages = ((2 * words + (words + 63) / 64) * 8 + PAGE_SIZE - 1) /
+	    PAGE_SIZE;
 	if ((p = pmem_alloc_contig(pages)) == 0)
 		return -1;
 	zero_words((uint64_t *)(uintptr_t)p, pages * PAGE_SIZE / 8);
@@ -515,6 +521,7 @@ pmem_add_range(uint64_t base, uint64_t size)
 	r->nwords = words;
 	r->map = (uint64_t *)(uintptr_t)p;
 	r->present = r->map + words;
+	r->dirty = r->present + words;
 	r->cursor = 0;
 	return 0;
 }
@@ -551,6 +558,9 @@ pmem_online_range(uint64_t pa, uint64_t len)
 		pmem.hot_pages++;
 		pmem.hot_free_pages++;
 	}
+	/* Fresh from the host: groups wholly inside are clean again. */
+	for (i = (first + 63) / 64; (i + 1) * 64 <= first + n; i++)
+		rset(r->dirty, i, false);
 	if (first / 64 < r->cursor)
 		r->cursor = first / 64;
 }
@@ -591,6 +601,7 @@ hot_take(void)
 			r->cursor = w;
 			bit = (uint64_t)__builtin_ctzll(r->map[w]);
 			r->map[w] &= ~(1ull << bit);
+			rset(r->dirty, w, true);
 			pmem.hot_free_pages--;
 			return r->base + ((w * 64 + bit) << PAGE_SHIFT);
 		}
@@ -619,4 +630,18 @@ hot_free(uint64_t pa)
 	if (i / 64 < r->cursor)
 		r->cursor = i / 64;
 	return true;
+}
+
+/*
+ * A hot page no one was handed since it came online; still true once it
+ * is taken out (pmem_take_range()), when Xen's hot-plug zeroes it.
+ */
+static int
+hot_is_clean(uint64_t pa)
+{
+	struct pmem_range *r = range_of(pa);
+
+	if (r == NULL)
+		return 0;
+	return !rbit(r->dirty, ((pa - r->base) >> PAGE_SHIFT) / 64);
 }

@@ -44,13 +44,16 @@ struct pmem_region {
  * here reads or writes an absent page (virtio-mem's
  * UNPLUGGED_INACCESSIBLE).  Hot pages are allocated only when the boot
  * RAM has none left, lowest first, so the highest blocks stay free for an
- * unplug; the balloon never takes them (pmem_take()).
+ * unplug; the balloon never takes them (pmem_take()).  A hot page is clean
+ * (pmem_is_clean()) from its online until a group of 64 pages around it is
+ * handed out: what Xen's hot-plug zeroes before it gives blocks back.
  */
 struct pmem_range {
 	uint64_t	 base;		/* bytes, page aligned */
 	uint64_t	 end;		/* bytes, exclusive */
 	uint64_t	*map;		/* 1 bit per frame from base, set = free */
 	uint64_t	*present;	/* 1 bit per frame, set = present */
+	uint64_t	*dirty;		/* 1 bit per word of map: handed out */
 	uint64_t	 nwords;	/* words in each */
 	uint64_t	 cursor;	/* word where allocation looks first */
 };

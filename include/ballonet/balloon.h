@@ -153,6 +153,11 @@ struct bn_hotplug {
 	uint64_t	plugged_kib;	/* plugged now */
 	uint64_t	usable_kib;	/* the most that can be plugged now */
 	uint64_t	requested_kib;	/* what the host wants plugged */
+	/*
+	 * The guest plugs memory itself (Xen): a target written above the
+	 * boot RAM goes to the backend's set_target whole.
+	 */
+	bool		guest_plugs;
 };
 
 struct bn_balloon {
