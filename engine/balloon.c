@@ -246,6 +246,20 @@ bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
 	return BN_OK;
 }
 
+int
+bn_balloon_set_hot_target_kib(struct bn_balloon *b, uint64_t kib)
+{
+	int error;
+
+	if (!b->hot.guest_plugs || b->cfg.ops->set_target == NULL ||
+	    kib < b->min_kib)
+		return BN_EPERM;
+	error = b->cfg.ops->set_target(b->cfg.be, kib);
+	if (error == BN_OK)
+		b->user_kib = 0;
+	return error;
+}
+
 static struct bn_request *
 free_request(struct bn_balloon *b)
 {

@@ -87,15 +87,10 @@ static int
 set_target(struct bn_balloon *b, uint64_t kib)
 {
 	uint64_t boot = bn_balloon_max_kib(b);
-	int error;
 
-	if (kib > boot && kib <= get_max(b) && b->hot.guest_plugs &&
-	    b->cfg.ops->set_target != NULL) {
-		error = b->cfg.ops->set_target(b->cfg.be, kib);
-		if (error == BN_OK)
-			b->user_kib = 0;
-		return error;
-	}
+	if (kib > boot && kib <= get_max(b) &&
+	    bn_balloon_hotplug(b)->guest_plugs)
+		return bn_balloon_set_hot_target_kib(b, kib);
 	if (kib > boot && kib <= get_max(b))
 		kib = boot;
 	return bn_balloon_set_target_kib(b, kib);

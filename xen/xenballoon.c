@@ -122,12 +122,16 @@ xb_hot_room(const struct xenballoon_softc *sc)
 static void
 xb_publish(struct xenballoon_softc *sc)
 {
-	struct bn_hotplug *hot = &sc->balloon.hot;
+	struct bn_hotplug hot = {
+		.plugged_kib = sc->hot.plugged * XH_BLOCK_PAGES *
+		    BN_KIB_PER_PAGE,
+		.requested_kib = sc->hot.want * XH_BLOCK_PAGES *
+		    BN_KIB_PER_PAGE,
+		.usable_kib = xb_hot_room(sc) * BN_KIB_PER_PAGE,
+		.guest_plugs = sc->hot.ops != NULL,
+	};
 
-	hot->guest_plugs = sc->hot.ops != NULL;
-	hot->plugged_kib = sc->hot.plugged * XH_BLOCK_PAGES * BN_KIB_PER_PAGE;
-	hot->requested_kib = sc->hot.want * XH_BLOCK_PAGES * BN_KIB_PER_PAGE;
-	hot->usable_kib = xb_hot_room(sc) * BN_KIB_PER_PAGE;
+	bn_balloon_set_hotplug(&sc->balloon, &hot);
 }
 
 /* A new memory/target: tell the engine, say so when it is clipped. */

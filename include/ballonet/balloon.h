@@ -268,6 +268,15 @@ int bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
 void bn_balloon_set_hotplug(struct bn_balloon *b, const struct bn_hotplug *h);
 const struct bn_hotplug *bn_balloon_hotplug(const struct bn_balloon *b);
 
+/*
+ * A target reservation above the boot RAM, for a front-end that plugs
+ * memory itself (bn_hotplug.guest_plugs, Xen): it goes to the backend's
+ * set_target whole, which then reports the host's wish.  EPERM without
+ * such a front-end; the caller checks it against "max" with hot-plug.
+ */
+int bn_balloon_set_hot_target_kib(struct bn_balloon *b, uint64_t kib)
+    BN_MUST_CHECK;
+
 /* True while no request is in flight and the balloon is at its goal. */
 bool bn_balloon_settled(const struct bn_balloon *b);
 
