@@ -6,7 +6,8 @@
  * rolled back (the frames it did populate go back, untouched), and retried
  * after a delay that doubles, as the balloon retries a short
  * populate_physmap; an unplug that the hypervisor answers short puts the
- * blocks it kept back into the allocator.  Blocks in use stay plugged: the
+ * blocks it never reached back into the allocator, and gives up the one it
+ * stopped in a frame at a time.  Blocks in use stay plugged: the
  * shortfall is said once per wish, and the next runs try again.
  */
 #include <stdarg.h>
@@ -216,6 +217,26 @@ xh_stuck(struct xenballoon_softc *sc)
 	    (unsigned long long)(h->plugged * XH_BLOCK_BYTES >> 20));
 }
 
+/*
+ * The hypervisor stopped inside the extent of block "b": some of its
+ * frames may be gone.  None of it may go back to the allocator, so the
+ * rest goes too, a frame at a time (a frame already gone is refused, and
+ * the hypervisor stops at it).
+ */
+static void
+xh_drop(struct xenballoon_softc *sc, uint64_t b)
+{
+	struct xenhot *h = &sc->hot;
+	uint64_t pfn = block_pfn(h, b), i;
+
+	for (i = 0; i < XH_BLOCK_PAGES; i++) {
+		h->extents[0] = pfn + i;
+		(void)xh_memory_op(sc, XENMEM_decrease_reservation, 1, 0);
+	}
+	bit_set(h->map, b, false);
+	h->plugged--;
+}
+
 /* The highest blocks the OS gives up whole, up to XH_STEP_BLOCKS. */
 static bool
 xh_unplug(struct xenballoon_softc *sc)
@@ -247,8 +268,8 @@ xh_unplug(struct xenballoon_softc *sc)
 		if (i < done) {
 			bit_set(h->map, b, false);
 			h->plugged--;
-		} else {
-			/* Still ours: its pages are free memory again. */
+		} else if (i > done) {
+			/* Untouched: its pages are free memory again. */
 			h->ops->online(h->os, h->extents[i] * BN_PAGE_SIZE,
 			    XH_BLOCK_BYTES);
 		}
@@ -256,6 +277,7 @@ xh_unplug(struct xenballoon_softc *sc)
 	if (done < (long)n) {
 		xh_log(sc, BN_LOG_WARN, "decrease reservation incomplete: "
 		    "was %zu, returned %d", (size_t)n, (int)done);
+		xh_drop(sc, block_of(h, h->extents[done]));
 		return false;
 	}
 	if (stuck)
