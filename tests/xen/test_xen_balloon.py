@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
-"""Issue 7 end to end: build/ballonet-guest.elf as a Xen PVH domU.
+"""Issues 7 and 12 end to end: build/ballonet-guest.elf as a Xen PVH domU.
 
 One bed (tests/xen/xenbed.py: Xen 4.17 nested in QEMU) and one domU,
-memory=256, maxmem=512, for every check: booting the bed costs most of the
-time.  The guest's shell is reached through its PV console: input goes to
+memory=256, maxmem=512, for most checks: booting the bed costs most of the
+time.  The hot-plug and populate-on-demand checks (issue 12) boot a domU
+of their own beside it (memory=256 maxmem=256; memory=128 maxmem=1024)
+and destroy it at the end.  The guest's shell is reached through its PV console: input goes to
 the console's pty in dom0 (xenstore console/tty), output comes back in
 xenconsoled's log.
 
@@ -13,6 +15,7 @@ pages of 4 KiB.  The guest maps host targets with the offset it prints at
 attach ("offset N pages"): static-max minus the RAM of its memory map.
 
     python3 tests/xen/test_xen_balloon.py        # every check, in order
+    python3 tests/xen/test_xen_balloon.py test_hot_plug_grows   # some
     pytest tests/xen/test_xen_balloon.py         # the same, one bed
 """
 
