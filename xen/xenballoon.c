@@ -413,10 +413,11 @@ xenballoon_attach(struct xenballoon_softc *sc,
 	xb_measure(sc);
 	if ((error = xb_engine(sc, cfg)) != BN_OK)
 		return error;
-	xb_hot_attach(sc, cfg);
 	if ((error = xb_watch(sc, XB_PATH_TARGET)) != BN_OK ||
 	    (error = xb_watch(sc, XB_PATH_STATIC_MAX)) != BN_OK)
 		return error;
+	/* Last before the nodes are read: an attach that fails takes none. */
+	xb_hot_attach(sc, cfg);
 	xb_read_max(sc);
 	xb_read_target(sc);
 	xb_log(sc, BN_LOG_INFO, "target %llu KiB, static-max %llu KiB, "

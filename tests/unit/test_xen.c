@@ -1271,6 +1271,35 @@ test_xh_os_refuses_window(void **state)
 	assert_int_equal(fake_log_count(&f->x.os, "hot-plug' unsupported"), 1);
 }
 
+/* An attach that fails (xenstore silent) sets up no books for the window. */
+static void
+test_xh_failed_attach_takes_no_books(void **state)
+{
+	struct fixture *f = *state;
+	struct xenhot_config hot = {
+		.ops = &fh_ops,
+		.base = HOT_BASE,
+		.size = HOT_PAGES * 4096ull,
+		.map = hot_map,
+		.map_bytes = sizeof(hot_map),
+	};
+	struct xenballoon_config cfg = {
+		.name = "balloon0",
+		.ram_pages = RAM_PAGES,
+		.max_pfn = fake_max_pfn(&f->x.os),
+		.bitmap = f->bitmap,
+		.hv = &fx_hv,
+		.os = &f->x,
+		.store_ring = &f->x.xs.ring,
+		.store_evtchn = 7,
+		.hot = hot,
+	};
+
+	f->x.xs.mute = true;
+	assert_int_not_equal(xenballoon_attach(&f->sc, &cfg), BN_OK);
+	assert_int_equal(f->x.hot.add_calls, 0);
+}
+
 int
 main(void)
 {
@@ -1307,6 +1336,7 @@ main(void)
 		T(test_xh_window_full_clips),
 		T(test_xh_unusable_window),
 		T(test_xh_os_refuses_window),
+		T(test_xh_failed_attach_takes_no_books),
 #undef T
 	};
 
