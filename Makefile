@@ -5,7 +5,8 @@
 #   make check    install what is missing, run every test suite
 #   make fuzz     run each fuzz target FUZZ_SECONDS (60) and keep new inputs
 #   make demo     install what is missing, boot a guest, balloon it down and up
-#   make bench    ours against Linux's virtio_balloon: bench/results/ (slow)
+#   make bench    ours against Linux's virtio_balloon and virtio_mem:
+#                 bench/results/ (slow)
 #
 # Layout: engine/ (portable engine), virtio/ (virtio front-end and transports),
 # xen/ (Xen front-end and xenstore client), guest/ (the reference guest
@@ -189,6 +190,7 @@ $(BUILD)/host-obj/%.o: %.c
 fuzzers: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
+$(BUILD)/fuzz/fuzz_viomem: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_sysctl: $(FUZZ_LIB_OBJS) $(FUZZ_SHELL_OBJS)
 $(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o \
     $(BUILD)/fuzz-obj/engine/str.o
@@ -227,6 +229,7 @@ check-xen: deps guest
 bench: deps
 	@$(MAKE) --no-print-directory guest
 	$(PYTHON) -u bench/run.py $(BENCH_ARGS)
+	$(PYTHON) -u bench/hotplug.py $(HOTPLUG_BENCH_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory guest cli

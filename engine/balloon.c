@@ -161,6 +161,18 @@ bn_balloon_set_host_max_kib(struct bn_balloon *b, uint64_t kib)
 	b->host_max_kib = kib;
 }
 
+void
+bn_balloon_set_hotplug(struct bn_balloon *b, const struct bn_hotplug *h)
+{
+	b->hot = *h;
+}
+
+const struct bn_hotplug *
+bn_balloon_hotplug(const struct bn_balloon *b)
+{
+	return &b->hot;
+}
+
 uint64_t
 bn_balloon_current_kib(const struct bn_balloon *b)
 {
@@ -245,6 +257,20 @@ bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
 	b->backoff_ms = 0;
 	b->oom_hold = false;
 	return BN_OK;
+}
+
+int
+bn_balloon_set_hot_target_kib(struct bn_balloon *b, uint64_t kib)
+{
+	int error;
+
+	if (!b->hot.guest_plugs || b->cfg.ops->set_target == NULL ||
+	    kib < b->min_kib)
+		return BN_EPERM;
+	error = b->cfg.ops->set_target(b->cfg.be, kib);
+	if (error == BN_OK)
+		b->user_kib = 0;
+	return error;
 }
 
 static struct bn_request *

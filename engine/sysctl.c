@@ -56,17 +56,65 @@ get_stats_updates(const struct bn_balloon *b)
 	return b->stats.stats_updates;
 }
 
+/*
+ * With memory hot-plugged above the boot RAM (struct bn_hotplug), the
+ * reservation is the boot RAM less the balloon plus what is plugged, and
+ * "max" is what the guest can reach: boot RAM plus the usable region.
+ */
+static uint64_t
+get_current(const struct bn_balloon *b)
+{
+	return bn_balloon_current_kib(b) + bn_balloon_hotplug(b)->plugged_kib;
+}
+
+static uint64_t
+get_max(const struct bn_balloon *b)
+{
+	return bn_balloon_max_kib(b) + bn_balloon_hotplug(b)->usable_kib;
+}
+
+static uint64_t
+get_target(const struct bn_balloon *b)
+{
+	return bn_balloon_target_kib(b) + bn_balloon_hotplug(b)->requested_kib;
+}
+
+/*
+ * Above the boot RAM only the host can add memory (virtio-mem's
+ * requested_size): the balloon empties, the rest is the host's to plug.
+ * On Xen the guest plugs it itself: the target goes to memory/target.
+ */
+static int
+set_target(struct bn_balloon *b, uint64_t kib)
+{
+	uint64_t boot = bn_balloon_max_kib(b);
+
+	if (kib > boot && kib <= get_max(b) &&
+	    bn_balloon_hotplug(b)->guest_plugs)
+		return bn_balloon_set_hot_target_kib(b, kib);
+	if (kib > boot && kib <= get_max(b))
+		kib = boot;
+	return bn_balloon_set_target_kib(b, kib);
+}
+
+static uint64_t
+get_hotplugged(const struct bn_balloon *b)
+{
+	return bn_balloon_hotplug(b)->plugged_kib;
+}
+
 static const struct node nodes[] = {
 	{ "npages", get_npages, NULL },
 	{ "actual", get_actual, NULL },
-	{ "current", bn_balloon_current_kib, NULL },
+	{ "current", get_current, NULL },
 	{ "min", get_min, bn_balloon_set_min_kib },
-	{ "max", bn_balloon_max_kib, NULL },
-	{ "target", bn_balloon_target_kib, bn_balloon_set_target_kib },
+	{ "max", get_max, NULL },
+	{ "target", get_target, set_target },
 	{ "features", get_features, NULL },		/* negotiated bits */
 	{ "oom_deflated", get_oom_deflated, NULL },	/* pages */
 	{ "reported", get_reported, NULL },		/* pages */
 	{ "stats_updates", get_stats_updates, NULL },	/* buffers */
+	{ "hotplugged", get_hotplugged, NULL },		/* KiB */
 };
 #define NNODES	(sizeof(nodes) / sizeof(nodes[0]))
 

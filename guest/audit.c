@@ -2,8 +2,10 @@
  * Debug builds (make guest GUEST_DEBUG=1): after every run of the engine,
  * its books against the page allocator's.  free + ballooned + in use =
  * total, so free + ballooned never exceeds what the allocator manages; no
- * frame is both free and in the balloon; and bn_balloon_check().  Each
- * broken rule is printed once per run; a release build never calls this.
+ * frame is both free and in the balloon; and bn_balloon_check().  The
+ * hot-plugged ranges too: every free frame present, the counters equal to
+ * the bits.  Each broken rule is printed once per run; a release build
+ * never calls this.
  */
 #include <stdint.h>
 
@@ -17,6 +19,43 @@ static int
 bit(const uint64_t *map, uint64_t pfn)
 {
 	return (int)((map[pfn / 64] >> (pfn % 64)) & 1);
+}
+
+static uint64_t
+popcount(const uint64_t *w, uint64_t n)
+{
+	uint64_t c = 0;
+
+	while (n-- > 0)
+		c += (uint64_t)__builtin_popcountll(*w++);
+	return c;
+}
+
+/* pmem's hot-plugged ranges: free within present, counters = bits. */
+static void
+audit_ranges(const char *name)
+{
+	const struct pmem_range *r;
+	uint64_t present = 0, free = 0, w, stray = 0;
+	int i;
+
+	for (i = 0; i < pmem.nranges; i++) {
+		r = &pmem.ranges[i];
+		present += popcount(r->present, r->nwords);
+		free += popcount(r->map, r->nwords);
+		for (w = 0; w < r->nwords; w++)
+			stray += (uint64_t)__builtin_popcountll(r->map[w] &
+			    ~r->present[w]);
+	}
+	if (present != pmem.hot_pages || free != pmem.hot_free_pages ||
+	    stray != 0)
+		kprintf("%s: audit: hot pages %llu/%llu present, %llu/%llu free,"
+		    " %llu free but absent\n", name,
+		    (unsigned long long)present,
+		    (unsigned long long)pmem.hot_pages,
+		    (unsigned long long)free,
+		    (unsigned long long)pmem.hot_free_pages,
+		    (unsigned long long)stray);
 }
 
 void
@@ -39,4 +78,5 @@ balloon_audit(const struct bn_balloon *b)
 	if (both != 0)
 		kprintf("%s: audit: %llu frames both free and ballooned\n",
 		    name, (unsigned long long)both);
+	audit_ranges(name);
 }

@@ -12,6 +12,7 @@
 #include "apic.h"
 #include "console.h"
 #include "cpu.h"
+#include "hotplug.h"
 #include "intr.h"
 #include "kern.h"
 #include "libkern.h"
@@ -61,9 +62,12 @@ machine_name(void)
 	return "?";
 }
 
+/* The pin may be shared with virtio-mem: acknowledge it too (hotplug.c). */
 static int
 viomb_handler(void *arg)
 {
+	if (hotplug_intr())
+		guest.wakeup = 1;
 	if (!viomb_intr(arg))
 		return 0;
 	guest.wakeup = 1;
@@ -242,6 +246,7 @@ attach_xen(void)
 	cfg.store_ring = (void *)bn_port_mmio_map(&guest, pfn << PAGE_SHIFT,
 	    PAGE_SIZE);
 	cfg.store_evtchn = (uint32_t)port;
+	xen_hot_window(&cfg.hot);
 	if ((error = xenballoon_attach(&xenb_sc, &cfg)) != BN_OK) {
 		kprintf("balloon0: attach failed: %s\n", bn_strerror(error));
 		return;
@@ -263,7 +268,7 @@ autoconf(void)
 		return;
 	}
 	guest.machine = machine_name();
-	if (attach_pci() || attach_mmio())
-		return;
-	kprintf("viomb: no virtio balloon device\n");
+	if (!attach_pci() && !attach_mmio())
+		kprintf("viomb: no virtio balloon device\n");
+	hotplug_attach();
 }

@@ -6,6 +6,7 @@
 #include "apic.h"
 #include "clock.h"
 #include "console.h"
+#include "hotplug.h"
 #include "intr.h"
 #include "kern.h"
 #include "pmem.h"
@@ -82,6 +83,29 @@ info_viomb(void)
 }
 
 static void
+info_viomem(void)
+{
+	const struct viomem_softc *sc = hotplug_sc;
+
+	if (sc == NULL)
+		return;
+	kprintf("viomem0: region 0x%llx-0x%llx, block %llu KiB, features "
+	    "0x%llx%s\n", (unsigned long long)sc->addr,
+	    (unsigned long long)(sc->addr + sc->region_size - 1),
+	    (unsigned long long)(sc->block_size >> 10),
+	    (unsigned long long)sc->features,
+	    sc->state == VIOMEM_BROKEN ? ", stopped" : "");
+	kprintf("viomem0: plugged %llu MiB, requested %llu MiB, usable %llu "
+	    "MiB; %llu plugs, %llu unplugs, %llu nack, %llu busy, %llu error\n",
+	    (unsigned long long)(sc->plugged >> 20),
+	    (unsigned long long)(sc->requested >> 20),
+	    (unsigned long long)(sc->usable >> 20),
+	    (unsigned long long)sc->plugs, (unsigned long long)sc->unplugs,
+	    (unsigned long long)sc->nacks, (unsigned long long)sc->busys,
+	    (unsigned long long)sc->errors);
+}
+
+static void
 info_xen(void)
 {
 	const struct xenballoon_softc *sc = guest.xenb;
@@ -108,5 +132,6 @@ cmd_info(int argc, char **argv)
 		info_xen();
 	else
 		info_viomb();
+	info_viomem();
 	return 0;
 }

@@ -1,7 +1,9 @@
 /*
  * mem: take pages from the allocator and dirty them, so that the host has
  * something to reclaim; give them back.  Held pages are chained through
- * their own first word; the second holds a check value.
+ * their own first word; the second holds a check value.  "mem fill" also
+ * writes the rest of each page with a pattern of its address, and
+ * "mem check" reads every held page back (data kept across an unplug).
  */
 #include <stdint.h>
 
@@ -14,6 +16,7 @@
 #include "shell.h"
 
 #define CHECK_MAGIC	0xba11007e7e57ull
+#define FILL_MAGIC	0xf111ed0ba11ull	/* p[1] of a filled page */
 
 static uint64_t held_head;	/* physical address of the newest page */
 static uint64_t held;		/* pages */
@@ -93,8 +96,25 @@ poisoned(const uint64_t *p)
 	return pmem.poison && p[0] == v && p[PAGE_SIZE / 8 - 1] == v;
 }
 
+/* Word i (2 and up) of filled page "pa". */
+static uint64_t
+pattern(uint64_t pa, uint64_t i)
+{
+	return (pa + i * 8) * 0x9e3779b97f4a7c15ull;
+}
+
+static void
+fill(uint64_t *p, uint64_t pa)
+{
+	uint64_t i;
+
+	p[1] = pa ^ FILL_MAGIC;
+	for (i = 2; i < PAGE_SIZE / 8; i++)
+		p[i] = pattern(pa, i);
+}
+
 static int
-touch(uint64_t pages)
+touch(uint64_t pages, int filled)
 {
 	uint64_t n, pa, *p, npoisoned = 0;
 
@@ -110,6 +130,8 @@ touch(uint64_t pages)
 		npoisoned += poisoned(p);
 		p[0] = held_head;
 		p[1] = pa ^ CHECK_MAGIC;
+		if (filled)
+			fill(p, pa);
 		held_head = pa;
 		held++;
 	}
@@ -130,7 +152,7 @@ release(void)
 	while (held_head != 0) {
 		pa = held_head;
 		p = (uint64_t *)(uintptr_t)pa;
-		if (p[1] != (pa ^ CHECK_MAGIC)) {
+		if (p[1] != (pa ^ CHECK_MAGIC) && p[1] != (pa ^ FILL_MAGIC)) {
 			kprintf("mem: page 0x%llx was overwritten, "
 			    "%llu pages lost\n", (unsigned long long)pa,
 			    (unsigned long long)(held - n));
@@ -145,6 +167,36 @@ release(void)
 	kprintf("mem: freed %llu pages\n", (unsigned long long)n);
 }
 
+/* Read every held page back; filled pages word by word. */
+static int
+check(void)
+{
+	uint64_t n = 0, nfilled = 0, bad = 0, pa, *p, i;
+
+	for (pa = held_head; pa != 0; pa = p[0], n++) {
+		p = (uint64_t *)(uintptr_t)pa;
+		if (p[1] == (pa ^ CHECK_MAGIC))
+			continue;
+		if (p[1] != (pa ^ FILL_MAGIC)) {
+			kprintf("mem: page 0x%llx was overwritten\n",
+			    (unsigned long long)pa);
+			return 1;
+		}
+		nfilled++;
+		for (i = 2; i < PAGE_SIZE / 8; i++)
+			bad += p[i] != pattern(pa, i);
+	}
+	if (bad != 0) {
+		kprintf("mem: check failed: %llu words differ in %llu filled "
+		    "pages\n", (unsigned long long)bad,
+		    (unsigned long long)nfilled);
+		return 1;
+	}
+	kprintf("mem: check ok: %llu pages held, %llu filled intact\n",
+	    (unsigned long long)n, (unsigned long long)nfilled);
+	return 0;
+}
+
 int
 cmd_mem(int argc, char **argv)
 {
@@ -154,22 +206,29 @@ cmd_mem(int argc, char **argv)
 		balloon = guest.balloon != NULL ?
 		    bn_balloon_pages(guest.balloon) : 0;
 		kprintf("mem: total %llu pages, free %llu, held %llu, "
-		    "balloon %llu\n", (unsigned long long)pmem.total_pages,
+		    "balloon %llu, hotplugged %llu, hot free %llu\n",
+		    (unsigned long long)pmem.total_pages,
 		    (unsigned long long)pmem.free_pages,
-		    (unsigned long long)held, (unsigned long long)balloon);
+		    (unsigned long long)held, (unsigned long long)balloon,
+		    (unsigned long long)pmem.hot_pages,
+		    (unsigned long long)pmem.hot_free_pages);
 		return 0;
 	}
-	if (argc == 3 && strcmp(argv[1], "touch") == 0) {
+	if (argc == 3 && (strcmp(argv[1], "touch") == 0 ||
+	    strcmp(argv[1], "fill") == 0)) {
 		if (parse_size(argv[2], &bytes) != 0) {
 			kprintf("mem: bad size '%s'\n", argv[2]);
 			return 1;
 		}
-		return touch((bytes + PAGE_SIZE - 1) / PAGE_SIZE);
+		return touch((bytes + PAGE_SIZE - 1) / PAGE_SIZE,
+		    argv[1][0] == 'f');
 	}
+	if (argc == 2 && strcmp(argv[1], "check") == 0)
+		return check();
 	if (argc == 2 && strcmp(argv[1], "free") == 0) {
 		release();
 		return 0;
 	}
-	kprintf("usage: mem [touch SIZE | free]\n");
+	kprintf("usage: mem [touch SIZE | fill SIZE | check | free]\n");
 	return 1;
 }

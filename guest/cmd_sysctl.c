@@ -82,6 +82,18 @@ warm_boot(void)
 	return pmem.warm_boot != 0;
 }
 
+static uint64_t
+hot_pages(void)
+{
+	return pmem.hot_pages;
+}
+
+static uint64_t
+hot_free_pages(void)
+{
+	return pmem.hot_free_pages;
+}
+
 /* Guest nodes, all read-only. */
 static const struct {
 	const char	*name;
@@ -98,6 +110,8 @@ static const struct {
 	{ "vm.stats.idle_zeroed_pages", idle_zeroed },	/* ahead of time */
 	{ "vm.zero_always", zero_always },	/* 1: boot option zero= */
 	{ "vm.warm_boot", warm_boot },		/* 1: every page was dirty */
+	{ "vm.stats.hot_pages", hot_pages },	/* hot-plugged, present */
+	{ "vm.stats.hot_free_pages", hot_free_pages },	/* of those, free */
 };
 #define NGNODES	(sizeof(gnodes) / sizeof(gnodes[0]))
 

@@ -11,6 +11,7 @@
 #include "apic.h"
 #include "clock.h"
 #include "console.h"
+#include "hotplug.h"
 #include "cpu.h"
 #include "intr.h"
 #include "kern.h"
@@ -185,6 +186,12 @@ main_loop(void)
 	uint64_t now, d, deadline = BN_RUN_IDLE, last_run = 0;
 
 	for (;;) {
+		/*
+		 * virtio-mem first: a command that comes after the host saw
+		 * memory plugged finds it in the allocator.
+		 */
+		now = clock_now_ms();
+		hotplug_run(now, guest.wakeup);
 		shell_poll();
 		now = clock_now_ms();
 		if (guest.xenb != NULL && xenballoon_pending(guest.xenb))

@@ -313,22 +313,35 @@ pmem_take(void)
 	return 0;
 }
 
+static uint64_t hot_take(void);
+static bool hot_free(uint64_t pa);
+
+/* The boot RAM first, then hot-plugged memory, then the OOM path. */
 uint64_t
 pmem_alloc(void)
 {
-	uint64_t pa = pmem_take();
+	uint64_t pa = 0;
 
+	if (pmem.free_pages == 0 && pmem.hot_free_pages > 0)
+		pa = hot_take();
+	if (pa != 0)
+		return pa;
+	pa = pmem_take();
 	if (pa != 0)
 		set_dirty(pa >> PAGE_SHIFT);
 	return pa;
 }
+
+static int hot_is_clean(uint64_t pa);
 
 int
 pmem_is_clean(uint64_t pa)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
-	return pfn < pmem.max_pfn && ((pmem.clean[pfn / 64] >> (pfn & 63)) & 1);
+	if (pfn >= pmem.max_pfn)
+		return hot_is_clean(pa);
+	return (pmem.clean[pfn / 64] >> (pfn & 63)) & 1;
 }
 
 /* First fit; attach time only, so a linear scan is good enough. */
@@ -392,13 +405,18 @@ pmem_set_poison(uint8_t byte)
 
 /*
  * Back into the allocator, filled with the poison when "fill"; false, and
- * a message, for a bad free.
+ * a message, for a bad free.  A hot-plugged page goes back to its range
+ * (hot_free(), unfilled) and is false too: reporting and idle zeroing
+ * know only the boot RAM.
  */
 static bool
 free_frame(uint64_t pa, bool fill)
 {
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
+	if (pfn >= pmem.max_pfn && (pa & (PAGE_SIZE - 1)) == 0 &&
+	    hot_free(pa))
+		return false;
 	if (pa == 0 || (pa & (PAGE_SIZE - 1)) != 0 || pfn >= pmem.max_pfn ||
 	    is_free(pfn)) {
 		kprintf("pmem: bad free of 0x%llx\n", (unsigned long long)pa);
@@ -438,4 +456,194 @@ pmem_free_clean(uint64_t pa)
 
 	if (free_frame(pa, false))
 		pmem.clean[pfn / 64] |= 1ull << (pfn & 63);
+}
+
+/*
+ * Hot-plugged ranges.  Their bitmaps come from the boot RAM at
+ * pmem_add_range(), two bits per frame of the range and one per 64 frames:
+ * 64.5 KiB per GiB.
+ */
+static struct pmem_range *
+range_of(uint64_t pa)
+{
+	int i;
+
+	for (i = 0; i < pmem.nranges; i++)
+		if (pa >= pmem.ranges[i].base && pa < pmem.ranges[i].end)
+			return &pmem.ranges[i];
+	return NULL;
+}
+
+static bool
+rbit(const uint64_t *map, uint64_t i)
+{
+	return (map[i / 64] >> (i & 63)) & 1;
+}
+
+static void
+rset(uint64_t *map, uint64_t i, bool on)
+{
+	if (on)
+		map[i / 64] |= 1ull << (i & 63);
+	else
+		map[i / 64] &= ~(1ull << (i & 63));
+}
+
+static bool
+overlaps(uint64_t s, uint64_t e, uint64_t s2, uint64_t e2)
+{
+	return s < e2 && s2 < e;
+}
+
+int
+pmem_add_range(uint64_t base, uint64_t size)
+{
+	struct pmem_range *r;
+	uint64_t end = base + size, words, pages, p;
+	int i;
+
+	if (size == 0 || end < base || (base & (PAGE_SIZE - 1)) != 0 ||
+	    (size & (PAGE_SIZE - 1)) != 0 || end > IDENTITY_LIMIT ||
+	    base < ((uint64_t)pmem.max_pfn << PAGE_SHIFT) ||
+	    pmem.nranges == PMEM_RANGES_MAX)
+		return -1;
+	for (i = 0; i < pmem.nranges; i++)
+		if (overlaps(base, end, pmem.ranges[i].base,
+		    pmem.ranges[i].end))
+			return -1;
+	words = ((size >> PAGE_SHIFT) + 63) / 64;
+	pages = ((2 * words + (words + 63) / 64) * 8 + PAGE_SIZE - 1) /
+	    PAGE_SIZE;
+	if ((p = pmem_alloc_contig(pages)) == 0)
+		return -1;
+	zero_words((uint64_t *)(uintptr_t)p, pages * PAGE_SIZE / 8);
+	r = &pmem.ranges[pmem.nranges++];
+	r->base = base;
+	r->end = end;
+	r->nwords = words;
+	r->map = (uint64_t *)(uintptr_t)p;
+	r->present = r->map + words;
+	r->dirty = r->present + words;
+	r->cursor = 0;
+	return 0;
+}
+
+/* [pa, pa + len) inside one range, page aligned; its first frame. */
+static struct pmem_range *
+range_span(uint64_t pa, uint64_t len, uint64_t *first)
+{
+	struct pmem_range *r = range_of(pa);
+
+	if (r == NULL || len == 0 || ((pa | len) & (PAGE_SIZE - 1)) != 0 ||
+	    pa + len < pa || pa + len > r->end)
+		return NULL;
+	*first = (pa - r->base) >> PAGE_SHIFT;
+	return r;
+}
+
+void
+pmem_online_range(uint64_t pa, uint64_t len)
+{
+	struct pmem_range *r;
+	uint64_t i, first, n = len >> PAGE_SHIFT;
+
+	if ((r = range_span(pa, len, &first)) == NULL) {
+		kprintf("pmem: bad online of 0x%llx+0x%llx\n",
+		    (unsigned long long)pa, (unsigned long long)len);
+		return;
+	}
+	for (i = first; i < first + n; i++) {
+		if (rbit(r->present, i))
+			continue;
+		rset(r->present, i, true);
+		rset(r->map, i, true);
+		pmem.hot_pages++;
+		pmem.hot_free_pages++;
+	}
+	/* Fresh from the host: groups wholly inside are clean again. */
+	for (i = (first + 63) / 64; (i + 1) * 64 <= first + n; i++)
+		rset(r->dirty, i, false);
+	if (first / 64 < r->cursor)
+		r->cursor = first / 64;
+}
+
+int
+pmem_take_range(uint64_t pa, uint64_t len)
+{
+	struct pmem_range *r;
+	uint64_t i, first, n = len >> PAGE_SHIFT;
+
+	if ((r = range_span(pa, len, &first)) == NULL)
+		return -1;
+	for (i = first; i < first + n; i++)
+		if (!rbit(r->present, i) || !rbit(r->map, i))
+			return -1;
+	for (i = first; i < first + n; i++) {
+		rset(r->present, i, false);
+		rset(r->map, i, false);
+	}
+	pmem.hot_pages -= n;
+	pmem.hot_free_pages -= n;
+	return 0;
+}
+
+/* Lowest free present frame of any range; 0 when none. */
+static uint64_t
+hot_take(void)
+{
+	struct pmem_range *r;
+	uint64_t w, bit;
+	int i;
+
+	for (i = 0; i < pmem.nranges; i++) {
+		r = &pmem.ranges[i];
+		for (w = r->cursor; w < r->nwords; w++) {
+			if (r->map[w] == 0)
+				continue;
+			r->cursor = w;
+			bit = (uint64_t)__builtin_ctzll(r->map[w]);
+			r->map[w] &= ~(1ull << bit);
+			rset(r->dirty, w, true);
+			pmem.hot_free_pages--;
+			return r->base + ((w * 64 + bit) << PAGE_SHIFT);
+		}
+		r->cursor = r->nwords;
+	}
+	return 0;
+}
+
+/* A hot page comes back; false when "pa" is in no range. */
+static bool
+hot_free(uint64_t pa)
+{
+	struct pmem_range *r = range_of(pa);
+	uint64_t i;
+
+	if (r == NULL)
+		return false;
+	i = (pa - r->base) >> PAGE_SHIFT;
+	if (!rbit(r->present, i) || rbit(r->map, i)) {
+		kprintf("pmem: bad free of hot page 0x%llx\n",
+		    (unsigned long long)pa);
+		return true;
+	}
+	rset(r->map, i, true);
+	pmem.hot_free_pages++;
+	if (i / 64 < r->cursor)
+		r->cursor = i / 64;
+	return true;
+}
+
+/*
+ * A hot page no one was handed since it came online; still true once it
+ * is taken out (pmem_take_range()), when Xen's hot-plug zeroes it.
+ */
+static int
+hot_is_clean(uint64_t pa)
+{
+	struct pmem_range *r = range_of(pa);
+
+	if (r == NULL)
+		return 0;
+	return !rbit(r->dirty, ((pa - r->base) >> PAGE_SHIFT) / 64);
 }

@@ -33,6 +33,30 @@ struct pmem_region {
 };
 
 #define PMEM_REGIONS_MAX	32
+#define PMEM_RANGES_MAX		4
+
+/*
+ * Memory that comes and goes above the boot RAM (virtio-mem; a Xen
+ * hot-plug can use the same calls).  pmem_add_range() sets up the books
+ * for the whole range at once, every page absent, so that growing needs no
+ * allocation.  A page is "present" between pmem_online_range() and
+ * pmem_take_range(); only present pages are ever handed out, and nothing
+ * here reads or writes an absent page (virtio-mem's
+ * UNPLUGGED_INACCESSIBLE).  Hot pages are allocated only when the boot
+ * RAM has none left, lowest first, so the highest blocks stay free for an
+ * unplug; the balloon never takes them (pmem_take()).  A hot page is clean
+ * (pmem_is_clean()) from its online until a group of 64 pages around it is
+ * handed out: what Xen's hot-plug zeroes before it gives blocks back.
+ */
+struct pmem_range {
+	uint64_t	 base;		/* bytes, page aligned */
+	uint64_t	 end;		/* bytes, exclusive */
+	uint64_t	*map;		/* 1 bit per frame from base, set = free */
+	uint64_t	*present;	/* 1 bit per frame, set = present */
+	uint64_t	*dirty;		/* 1 bit per word of map: handed out */
+	uint64_t	 nwords;	/* words in each */
+	uint64_t	 cursor;	/* word where allocation looks first */
+};
 
 struct pmem {
 	struct pmem_region regions[PMEM_REGIONS_MAX];	/* usable RAM */
@@ -62,6 +86,11 @@ struct pmem {
 	uint64_t	 zeroed;	/* balloon pages zeroed (port.c) */
 	uint64_t	 zero_skipped;	/* balloon pages known to hold no data */
 	uint64_t	 idle_zeroed;	/* free pages zeroed in idle (zpage.c) */
+	/* Hot-plugged memory, not in the counters above. */
+	struct pmem_range ranges[PMEM_RANGES_MAX];
+	int		 nranges;
+	uint64_t	 hot_pages;	/* present */
+	uint64_t	 hot_free_pages;	/* present and free */
 };
 
 extern struct pmem pmem;
@@ -84,5 +113,18 @@ void		pmem_set_poison(uint8_t byte);
 void		pmem_fill(uint64_t pa, uint32_t pattern);
 
 uint64_t pmem_host_ram_pages(void);
+
+/*
+ * Hot-plugged ranges.  pmem_add_range(): books for [base, base + size),
+ * taken from the boot RAM; -1 when they do not fit, the range overlaps RAM
+ * or another range, or lies outside the identity map.  The others take
+ * page-aligned pieces of one range.  pmem_online_range(): the pages are
+ * present and free (pages already present are left alone).
+ * pmem_take_range(): if every page is present and free, they are absent
+ * now and 0 is returned; else -1 and nothing changed.
+ */
+int		pmem_add_range(uint64_t base, uint64_t size);
+void		pmem_online_range(uint64_t pa, uint64_t len);
+int		pmem_take_range(uint64_t pa, uint64_t len);
 
 #endif /* GUEST_PMEM_H */

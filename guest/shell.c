@@ -28,7 +28,7 @@ static const struct cmd {
 	{ "help", cmd_help, "help", "list commands" },
 	{ "sysctl", cmd_sysctl, "sysctl [-a] [-w] NAME[=VALUE] ...",
 	    "read or write a node" },
-	{ "mem", cmd_mem, "mem [touch SIZE | free]",
+	{ "mem", cmd_mem, "mem [touch SIZE | fill SIZE | check | free]",
 	    "use memory: SIZE in MiB, or with B, K, M, G" },
 	{ "wave", cmd_wave, "wave [PERIOD PEAK BASE [PHASE] | stop]",
 	    "follow a demand: PEAK, then BASE, every PERIOD s" },

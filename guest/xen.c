@@ -37,6 +37,7 @@ struct xen_hvm_param {
 };
 
 static uint8_t hypercall_page[4096] __attribute__((aligned(4096)));
+uint64_t pvh_map_end;
 static uint32_t xen_base;		/* CPUID leaf of the Xen signature */
 static uint32_t xen_msr;
 
@@ -174,6 +175,68 @@ max64(uint64_t a, uint64_t b)
 	return a > b ? a : b;
 }
 
+/*
+ * Memory hot-plug (xen/xenhot.h): the window's pages go to pmem as one
+ * hot-plugged range, as virtio-mem's blocks do.
+ */
+static int
+hot_add_range(void *os, uint64_t base, uint64_t size)
+{
+	(void)os;
+	return pmem_add_range(base, size);
+}
+
+static void
+hot_online(void *os, uint64_t pa, uint64_t len)
+{
+	(void)os;
+	pmem_online_range(pa, len);
+}
+
+static int
+hot_offline(void *os, uint64_t pa, uint64_t len)
+{
+	(void)os;
+	return pmem_take_range(pa, len);
+}
+
+static const struct xen_hot_ops hot_ops = {
+	.add_range = hot_add_range,
+	.online = hot_online,
+	.offline = hot_offline,
+};
+
+static uint64_t hot_map[XEN_HOT_MAP_WORDS];
+
+/*
+ * The window: from 4 GiB, or from the end of the memory map rounded up to
+ * 1 GiB when that is higher, so that it lies above the RAM and every hole
+ * (below 4 GiB: the local APIC, the IOAPIC, ACPI, the special pages, PCI),
+ * up to the end of the identity map (IDENTITY_LIMIT); at most 256 times
+ * the boot RAM, so that its books (pmem: 64.5 KiB per GiB) take no more
+ * than about 1/64 of it.  Whole GiB; size 0 when there is no room.
+ */
+void
+xen_hot_window(struct xenhot_config *cfg)
+{
+	uint64_t base, size, cap;
+
+	base = max64(XEN_HOT_FLOOR, (pvh_map_end + XEN_HOT_ALIGN - 1) &
+	    ~(XEN_HOT_ALIGN - 1));
+	base = max64(base, pmem.max_pfn << PAGE_SHIFT);
+	size = base < IDENTITY_LIMIT ? IDENTITY_LIMIT - base : 0;
+	cap = (pmem.ram_pages << PAGE_SHIFT) * 256;
+	if (size > cap)
+		size = cap & ~(XEN_HOT_ALIGN - 1);
+	*cfg = (struct xenhot_config){
+		.ops = &hot_ops,
+		.base = base,
+		.size = size,
+		.map = hot_map,
+		.map_bytes = sizeof(hot_map),
+	};
+}
+
 /* The domain builder puts its tables after the image: keep them. */
 static uint64_t
 pvh_boot_end(const struct hvm_start_info *si)
@@ -211,8 +274,11 @@ pvh_memory(uint32_t start_info_pa)
 		return -1;
 	}
 	e = (const struct hvm_memmap_table_entry *)(uintptr_t)si->memmap_paddr;
-	for (i = 0; i < si->memmap_entries; i++)
+	for (i = 0; i < si->memmap_entries; i++) {
+		if (e[i].addr + e[i].size >= e[i].addr)
+			pvh_map_end = max64(pvh_map_end, e[i].addr + e[i].size);
 		if (e[i].type == XEN_HVM_MEMMAP_TYPE_RAM)
 			pmem_add_region(e[i].addr, e[i].addr + e[i].size);
+	}
 	return pmem_setup(pvh_boot_end(si));
 }

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "xen_port.h"
+#include "xenhot.h"
 
 #define XEN_HVM_START_MAGIC	0x336ec578	/* in %eax from boot.S */
 
@@ -54,6 +55,13 @@ int		xencons_getc(void);		/* -1: nothing typed */
 int		xencons_rx_ready(void);
 /* Feed the PVH memory map to pmem; 0, or -1 when it is unusable. */
 int		pvh_memory(uint32_t start_info_pa);
+/* The end of the PVH memory map's highest entry, of any type; bytes. */
+extern uint64_t	pvh_map_end;
+/* Where hot-plugged frames go (xen.c says why); 2 MiB blocks. */
+#define XEN_HOT_FLOOR		(4ull << 30)
+#define XEN_HOT_ALIGN		(1ull << 30)
+#define XEN_HOT_MAP_WORDS	((IDENTITY_LIMIT >> 21) / 64)
+void		xen_hot_window(struct xenhot_config *cfg);
 /* The guest's TSC rate from Xen's CPUID leaf, kHz; 0 when unknown. */
 uint64_t	xen_tsc_khz(void);
 /* CPUID base leaf, hypercall MSR: for "info". */

@@ -10,9 +10,12 @@
 
 struct info {
 	pid_t		pid;		/* QEMU's pid, 0 if unknown */
-	uint64_t	ram;		/* bytes */
+	uint64_t	ram;		/* bytes: boot RAM plus plugged */
+	uint64_t	boot;		/* bytes of RAM QEMU booted with */
+	struct vmem	vmem;		/* virtio-mem, if found */
 	uint64_t	target;		/* last requested size, 0 if unknown */
 	uint64_t	actual;		/* logical size now, bytes */
+	uint64_t	ballooned;	/* bytes in the balloon */
 	uint64_t	rss;		/* QEMU's resident set, 0 if unknown */
 	const char	*accel;		/* "kvm" or "tcg" (query-kvm) */
 };
@@ -25,10 +28,13 @@ static const struct usage usage = {
 	    "ballonet started), actual (query-balloon: the logical size the\n"
 	    "guest has reached), balloon (RAM minus actual) and the resident\n"
 	    "set size of the QEMU process (VmRSS), and the accelerator QEMU\n"
-	    "runs the guest under (kvm or tcg, from query-kvm).  With\n"
-	    "'ballonet --connect URI', VM is a libvirt domain: what libvirt\n"
-	    "gives (RAM is its maximum memory; the guest's unused, available\n"
-	    "and usable memory; min_guarantee).\n",
+	    "runs the guest under (kvm or tcg, from query-kvm).  With a\n"
+	    "virtio-mem device (query-memory-devices) also boot (the RAM QEMU\n"
+	    "booted with), plugged (hot-plugged memory; RAM is boot plus\n"
+	    "plugged, actual includes it) and max (what the VM can reach).\n"
+	    "With 'ballonet --connect URI', VM is a libvirt domain: what\n"
+	    "libvirt gives (RAM is its maximum memory; the guest's unused,\n"
+	    "available and usable memory; min_guarantee).\n",
 };
 
 /* VmRSS of PID in bytes, or 0 if it cannot be read. */
@@ -52,7 +58,7 @@ read_rss(pid_t pid)
 static uint64_t
 balloon_of(const struct info *in)
 {
-	return in->ram > in->actual ? in->ram - in->actual : 0;
+	return in->ballooned;
 }
 
 static json_t *
@@ -68,14 +74,17 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 
 	if (json) {
 		print_json(json_pack("{s:s?, s:s, s:o, s:s, s:I, s:o, s:I, s:I, "
-		    "s:o}",
+		    "s:o, s:I, s:I, s:I}",
 		    "name", vm->name[0] ? vm->name : NULL, "socket", vm->qmp,
 		    "pid", in->pid ? json_integer(in->pid) : json_null(),
 		    "accel", in->accel,
 		    "ram", (json_int_t)in->ram, "target", bytes_or_null(in->target),
 		    "actual", (json_int_t)in->actual,
 		    "balloon", (json_int_t)balloon_of(in),
-		    "rss", bytes_or_null(in->rss)));
+		    "rss", bytes_or_null(in->rss),
+		    "boot", (json_int_t)in->boot,
+		    "plugged", (json_int_t)in->vmem.plugged,
+		    "max", (json_int_t)(in->boot + in->vmem.max)));
 		return;
 	}
 	printf("vm:       %s\n", vm_label(vm));
@@ -83,6 +92,13 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 		printf("pid:      %ld\n", (long)in->pid);
 	printf("accel:    %s\n", in->accel);
 	printf("RAM:      %s\n", size_format(in->ram, b, sizeof(b)));
+	if (in->vmem.found) {
+		printf("boot:     %s\n", size_format(in->boot, b, sizeof(b)));
+		printf("plugged:  %s\n", size_format(in->vmem.plugged, b,
+		    sizeof(b)));
+		printf("max:      %s\n", size_format(in->boot + in->vmem.max, b,
+		    sizeof(b)));
+	}
 	printf("target:   %s\n", in->target ?
 	    size_format(in->target, b, sizeof(b)) : "-");
 	printf("actual:   %s\n", size_format(in->actual, b, sizeof(b)));
@@ -115,6 +131,13 @@ cmd_info(const struct verb *verb, int argc, char **argv)
 		return r;
 	if ((r = query_ram(&q, &vm, &in.ram)) == EXIT_OK)
 		r = query_actual(&q, &vm, &in.actual);
+	if (r == EXIT_OK)
+		r = query_boot_ram(&q, &vm, &in.boot);
+	if (r == EXIT_OK)
+		r = query_vmem(&q, &vm, &in.vmem);
+	/* One logical size: the balloon's plus what virtio-mem plugged. */
+	in.ballooned = in.boot > in.actual ? in.boot - in.actual : 0;
+	in.actual += in.vmem.plugged;
 	if (r == EXIT_OK)
 		r = query_accel(&q, &vm, &in.accel);
 	/* Our own record first; else whoever listens on the socket. */

@@ -16,11 +16,16 @@
 static const struct usage usage = {
 	.operands = "VM SIZE", .min_args = 2, .max_args = 2,
 	.about =
-	    "Set the logical memory size of VM (its RAM minus the balloon), as\n"
-	    "QEMU's balloon command and 'xm mem-set' mean it.  SIZE is a number\n"
-	    "with a unit B, K, M, G or T; a bare number is MiB.  It must be\n"
-	    "above zero and at most the VM's RAM.  With 'ballonet --connect\n"
-	    "URI', VM is a libvirt domain and SIZE goes to virDomainSetMemory.\n",
+	    "Set the logical memory size of VM (its RAM minus the balloon, plus\n"
+	    "memory hot-plugged by virtio-mem), as QEMU's balloon command and\n"
+	    "'xm mem-set' mean it.  SIZE is a number with a unit B, K, M, G or\n"
+	    "T; a bare number is MiB.  It must be above zero and at most the\n"
+	    "VM's RAM, or with a virtio-mem device (vm start --max-memory) what\n"
+	    "the VM can reach: above the boot RAM the guest plugs the rest\n"
+	    "(requested-size, in whole blocks) and the balloon empties; at or\n"
+	    "below it virtio-mem unplugs everything and the balloon does the\n"
+	    "rest.  With 'ballonet --connect URI', VM is a libvirt domain and\n"
+	    "SIZE goes to virDomainSetMemory.\n",
 };
 
 /* What query-balloon reports once the guest has done all it was asked. */
@@ -55,9 +60,24 @@ set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long 
 	fflush(stdout);
 }
 
-/* Wait until query-balloon says GOAL; show each change on the way. */
+/* The logical size: query-balloon's actual plus what virtio-mem plugged. */
 static int
-wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
+query_logical(struct qmp *q, const struct vm *vm, bool vmem, uint64_t *bytes)
+{
+	struct vmem m;
+	int r;
+
+	if ((r = query_actual(q, vm, bytes)) != EXIT_OK || !vmem)
+		return r;
+	if ((r = query_vmem(q, vm, &m)) == EXIT_OK)
+		*bytes += m.plugged;
+	return r;
+}
+
+/* Wait until the logical size is GOAL; show each change on the way. */
+static int
+wait_actual(struct qmp *q, const struct vm *vm, bool vmem, uint64_t goal,
+    int timeout_ms)
 {
 	long long start = qmp_now_ms(), deadline = start + timeout_ms;
 	bool tty = isatty(STDOUT_FILENO);
@@ -65,7 +85,7 @@ wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
 	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
 
 	for (;;) {
-		int r = query_actual(q, vm, &actual);
+		int r = query_logical(q, vm, vmem, &actual);
 		if (r != EXIT_OK)
 			return r;
 		if (last == UINT64_MAX)
@@ -98,13 +118,25 @@ wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
 	return EXIT_OK;
 }
 
-/* Ask QEMU for SIZE; remember it as the target of a VM we started. */
+/*
+ * Ask QEMU for SIZE: BALLOON for the balloon, HOT bytes of virtio-mem if
+ * the VM has one; remember SIZE as the target of a VM we started.  The
+ * balloon goes first when shrinking, virtio-mem when growing: the guest
+ * never holds less than both sizes ask for.
+ */
 static int
-request(struct qmp *q, struct vm *vm, uint64_t size)
+request(struct qmp *q, struct vm *vm, const struct vmem *m, uint64_t size,
+    uint64_t balloon, uint64_t hot)
 {
-	int r = vm_execute(q, vm, "the balloon command", "balloon",
-	    json_pack("{s:I}", "value", (json_int_t)size), NULL);
+	int r = EXIT_OK;
 
+	if (m->found && hot >= m->requested)
+		r = vmem_request(q, vm, m, hot);
+	if (r == EXIT_OK)
+		r = vm_execute(q, vm, "the balloon command", "balloon",
+		    json_pack("{s:I}", "value", (json_int_t)balloon), NULL);
+	if (r == EXIT_OK && m->found && hot < m->requested)
+		r = vmem_request(q, vm, m, hot);
 	if (r != EXIT_OK)
 		return r;
 	if (vm->dir[0] != '\0') {
@@ -128,8 +160,9 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 		    "after S seconds (default 60) and exit with status 5"),
 		OPT_END()
 	};
-	uint64_t size, ram;
+	uint64_t size, ram, top, hot = 0;
 	char s1[SIZE_BUFLEN];
+	struct vmem m = { 0 };
 	struct qmp q;
 	struct vm vm;
 
@@ -147,15 +180,29 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 		    timeout_ms);
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
-	r = query_ram(&q, &vm, &ram);
-	if (r == EXIT_OK && size > ram)
-		r = fail(EXIT_RANGE, "%s: %s is above the VM's RAM (%s); the "
-		    "balloon can only take memory away, give at most that",
-		    vm_label(&vm), argv[optind + 1], size_format(ram, s1, sizeof(s1)));
+	r = query_boot_ram(&q, &vm, &ram);
 	if (r == EXIT_OK)
-		r = request(&q, &vm, size);
+		r = query_vmem(&q, &vm, &m);
+	top = ram + m.max;
+	if (r == EXIT_OK && size > ram && !m.found)
+		r = fail(EXIT_RANGE, "%s: %s is above the VM's RAM (%s); the "
+		    "balloon can only take memory away, give at most that (or "
+		    "start the VM with --max-memory)", vm_label(&vm),
+		    argv[optind + 1], size_format(ram, s1, sizeof(s1)));
+	if (r == EXIT_OK && size > ram) {
+		/* Whole blocks: what QEMU's requested-size takes. */
+		hot = (size - ram + m.block - 1) / m.block * m.block;
+		if (hot > m.max)
+			r = fail(EXIT_RANGE, "%s: %s is above what the VM can "
+			    "reach (%s: its RAM plus the virtio-mem region); "
+			    "give at most that", vm_label(&vm),
+			    argv[optind + 1], size_format(top, s1, sizeof(s1)));
+	}
+	if (r == EXIT_OK)
+		r = request(&q, &vm, &m, size, size > ram ? ram : size, hot);
 	if (r == EXIT_OK && wait)
-		r = wait_actual(&q, &vm, set_expected_actual(ram, size), timeout_ms);
+		r = wait_actual(&q, &vm, m.found, size > ram ? ram + hot :
+		    set_expected_actual(ram, size), timeout_ms);
 	qmp_close(&q);
 	return r;
 }

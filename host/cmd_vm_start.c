@@ -25,6 +25,7 @@
 #include "size.h"
 
 #define MAX_EXTRA	16	/* --qemu-arg arguments */
+#define VMEM_BLOCK	(2ULL << 20)	/* QEMU's default virtio-mem block */
 
 struct transport {
 	const char	*name;
@@ -41,6 +42,7 @@ static const struct transport transports[] = {
 struct start_opts {
 	const char	*name;
 	uint64_t	 memory;	/* bytes, a whole number of MiB */
+	uint64_t	 max_memory;	/* bytes; 0: no virtio-mem device */
 	const struct transport *transport;
 	const char	*kernel;	/* NULL: boot no kernel */
 	bool		 kernel_given;	/* by --kernel, else our default */
@@ -110,7 +112,8 @@ default_kernel(char *buf, size_t len)
 struct qemu_cmd {
 	const char	*argv[64];
 	int		 argc;
-	char		 mem[32], dev[192], pidfile[PATH_MAX];
+	char		 mem[64], dev[192], pidfile[PATH_MAX];
+	char		 vmem_obj[96];	/* virtio-mem's memory backend */
 	char		 serial[PATH_MAX * 2 + 128];	/* -chardev */
 	char		 qmp[PATH_MAX * 2 + 64], watch[PATH_MAX * 2 + 64];
 };
@@ -168,6 +171,13 @@ qemu_command(const struct start_opts *o, const struct vm *vm,
 		    "BALLONET_RUNDIR to a shorter path", o->name);
 	snprintf(c->mem, sizeof(c->mem), "%lluM",
 	    (unsigned long long)(o->memory >> 20));
+	if (o->max_memory != 0) {
+		snprintf(c->mem + strlen(c->mem), sizeof(c->mem) - strlen(c->mem),
+		    ",maxmem=%lluM", (unsigned long long)(o->max_memory >> 20));
+		snprintf(c->vmem_obj, sizeof(c->vmem_obj),
+		    "memory-backend-memfd,id=vmem0,size=%lluM",
+		    (unsigned long long)((o->max_memory - o->memory) >> 20));
+	}
 	balloon_device(o, c->dev, sizeof(c->dev));
 	add(c, qemu, NULL);
 	add(c, "-name", o->name);
@@ -177,6 +187,12 @@ qemu_command(const struct start_opts *o, const struct vm *vm,
 	add(c, "-display", "none");
 	add(c, "-nic", "none");
 	add(c, "-device", c->dev);
+	/* ballonet.4, Memory hot-plug; memfd: UNPLUGGED_INACCESSIBLE. */
+	if (o->max_memory != 0) {
+		add(c, "-object", c->vmem_obj);
+		add(c, "-device",
+		    "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0");
+	}
 	add(c, "-chardev", c->serial);
 	add(c, "-serial", "chardev:serial0");
 	add(c, "-qmp", c->qmp);
@@ -457,6 +473,9 @@ start_vm(struct start_opts *o)
 	printf("%s: accelerator %s (%s)\n", o->name, vm.accel, o->choice.why);
 	printf("%s: started, pid %ld, %s RAM, console log %s/console.log\n",
 	    o->name, (long)vm.pid, size_format(o->memory, b, sizeof(b)), vm.dir);
+	if (o->max_memory != 0)
+		printf("%s: can grow to %s (virtio-mem vm0)\n", o->name,
+		    size_format(o->max_memory, b, sizeof(b)));
 	return EXIT_OK;
 }
 
@@ -495,6 +514,14 @@ check_start(struct start_opts *o, char *kbuf, size_t klen)
 	if (o->initrd != NULL && access(o->initrd, R_OK) != 0)
 		return usage_fail("vm start", "cannot read the initrd %s: %m",
 		    o->initrd);
+	if (o->max_memory != 0 && (o->max_memory <= o->memory ||
+	    (o->max_memory - o->memory) % VMEM_BLOCK != 0))
+		return usage_fail("vm start", "--max-memory must be above "
+		    "--memory by a whole number of 2 MiB blocks");
+	if (o->max_memory != 0 && strcmp(o->transport->name, "mmio") == 0)
+		return usage_fail("vm start", "--max-memory needs virtio-mem-pci: "
+		    "use --transport pci or pci-legacy (microvm does not map "
+		    "its memory)");
 	return choose_accel(o);
 }
 
@@ -505,6 +532,15 @@ parse_memory(const char *arg, void *value)
 
 	return size_parse(arg, bytes) != 0 || *bytes % (1 << 20) != 0 ||
 	    *bytes < (16 << 20) ? -1 : 0;
+}
+
+static int
+parse_max_memory(const char *arg, void *value)
+{
+	uint64_t *bytes = value;
+
+	return size_parse(arg, bytes) != 0 || *bytes % (1 << 20) != 0 ||
+	    *bytes == 0 ? -1 : 0;
 }
 
 static int
@@ -561,6 +597,11 @@ cmd_vm_start(const struct verb *verb, int argc, char **argv)
 		OPT_CALL('m', "memory", &o.memory, "SIZE", "RAM, a whole number "
 		    "of MiB (default 1G)", parse_memory,
 		    "a whole number of MiB, at least 16M"),
+		OPT_CALL(0, "max-memory", &o.max_memory, "SIZE", "the most the "
+		    "VM may grow to: adds a virtio-mem device (id vm0, memfd "
+		    "backend) of SIZE minus --memory, which 'ballonet set' "
+		    "plugs above the boot RAM", parse_max_memory,
+		    "a whole number of MiB"),
 		OPT_CALL('T', "transport", &o.transport, "T", "pci (q35, "
 		    "default), pci-legacy (pc, legacy virtio) or mmio (microvm)",
 		    parse_transport, "pci, pci-legacy or mmio"),

@@ -18,6 +18,8 @@ struct virtq_slot {
 	void		*cookie;	/* given to virtq_add() */
 	uint16_t	 next;		/* free list link */
 	bool		 busy;		/* posted, not yet returned */
+	bool		 chained;	/* a head with a second descriptor */
+	uint16_t	 tail;		/* that descriptor (virtq_add_pair) */
 };
 
 /* Offsets inside the structures of 2.7.5, 2.7.6 and 2.7.8, in bytes. */
@@ -111,6 +113,7 @@ virtq_layout(struct virtqueue *vq)
 		vq->slot[i].cookie = NULL;
 		vq->slot[i].next = (uint16_t)(i + 1);
 		vq->slot[i].busy = false;
+		vq->slot[i].chained = false;
 	}
 	vq->free_head = 0;
 	vq->nfree = vq->size;
@@ -250,6 +253,53 @@ virtq_add_flags(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
 	return BN_OK;
 }
 
+static void
+virtq_write_desc(struct virtqueue *vq, uint16_t id, bn_paddr_t pa,
+    uint32_t len, uint16_t flags, uint16_t next)
+{
+	volatile uint8_t *d = vq->desc + DESC_SIZE * (size_t)id;
+
+	vio_write64(d + DESC_ADDR, pa);
+	vio_write32(d + DESC_LEN, len);
+	vio_write16(d + DESC_FLAGS, flags);
+	vio_write16(d + DESC_NEXT, next);
+}
+
+/*
+ * 2.7.13.1: a device-readable descriptor chained to a device-writable one,
+ * as request/response devices (virtio-mem) want.  The tail is not "busy":
+ * a used entry naming it is bogus; it is freed with its head.
+ */
+int
+virtq_add_pair(struct virtqueue *vq, bn_paddr_t out, uint32_t out_len,
+    bn_paddr_t in, uint32_t in_len, void *cookie)
+{
+	uint16_t head, tail;
+
+	if (vq->mem == NULL || vq->broken)
+		return BN_EIO;
+	if (cookie == NULL || out_len == 0 || in_len == 0)
+		return BN_EINVAL;
+	if (vq->nfree < 2)
+		return BN_EBUSY;
+	head = vq->free_head;
+	tail = vq->slot[head].next;
+	vq->free_head = vq->slot[tail].next;
+	vq->nfree -= 2;
+	vq->slot[head].cookie = cookie;
+	vq->slot[head].busy = true;
+	vq->slot[head].chained = true;
+	vq->slot[head].tail = tail;
+
+	virtq_write_desc(vq, head, out, out_len, VIRTQ_DESC_F_NEXT, tail);
+	virtq_write_desc(vq, tail, in, in_len, VIRTQ_DESC_F_WRITE, 0);
+	vio_write16(vq->avail + RING_ENTRIES +
+	    2 * (size_t)(vq->avail_idx & (vq->size - 1)), head);
+	vq->avail_idx++;
+	vq->unkicked++;
+	return BN_OK;
+}
+
 int
 virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len, void *cookie)
 {
@@ -309,6 +359,12 @@ virtq_reclaim(struct virtqueue *vq, uint32_t id, void **cookie)
 	s->next = vq->free_head;
 	vq->free_head = (uint16_t)id;
 	vq->nfree++;
+	if (s->chained) {
+		s->chained = false;
+		vq->slot[s->tail].next = vq->free_head;
+		vq->free_head = s->tail;
+		vq->nfree++;
+	}
 	return true;
 }
 

@@ -9,7 +9,8 @@
  * one slot per descriptor with its cookie.
  *
  * Each buffer is one descriptor, device-readable unless added with
- * virtq_add_inbuf(); no chains, no indirect
+ * virtq_add_inbuf(), or a request/answer pair (virtq_add_pair()); no
+ * longer chains, no indirect
  * descriptors, no event index.  The device is not trusted: a used entry
  * naming a descriptor that is out of range, never posted or already
  * returned is dropped and counted in "errors".
@@ -106,6 +107,14 @@ int virtq_add(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
  */
 int virtq_add_inbuf(struct virtqueue *vq, bn_paddr_t pa, uint32_t len,
     void *cookie) BN_MUST_CHECK;
+
+/*
+ * Post a request and room for its answer as one chain of two descriptors:
+ * "out" device-readable, "in" device-writable.  EBUSY when fewer than two
+ * descriptors are free; otherwise as virtq_add().
+ */
+int virtq_add_pair(struct virtqueue *vq, bn_paddr_t out, uint32_t out_len,
+    bn_paddr_t in, uint32_t in_len, void *cookie) BN_MUST_CHECK;
 
 /*
  * Make the posted buffers visible without notifying: before DRIVER_OK,

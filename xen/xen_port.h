@@ -33,4 +33,23 @@ struct xen_hv {
 	void	(*relax)(void *os);
 };
 
+/*
+ * Memory hot-plug above the boot memory map (xenhot.h): what the OS does
+ * with the window's pages.  Ranges are page aligned, inside the window.
+ */
+struct xen_hot_ops {
+	/*
+	 * Attach: books for the whole window, every page absent; nothing in
+	 * it is touched.  Nonzero when the OS cannot use memory there.
+	 */
+	int	(*add_range)(void *os, uint64_t base, uint64_t size);
+	/* The hypervisor populated [pa, pa + len): free memory now. */
+	void	(*online)(void *os, uint64_t pa, uint64_t len);
+	/*
+	 * Take [pa, pa + len) out of the allocator if no page of it is in
+	 * use: 0 and the pages are gone, or nonzero and nothing changed.
+	 */
+	int	(*offline)(void *os, uint64_t pa, uint64_t len);
+};
+
 #endif /* BALLONET_XEN_PORT_H */

@@ -51,20 +51,31 @@ xb_reservation(struct xenballoon_softc *sc, unsigned int cmd)
 
 uint64_t
 xenballoon_host_pages(const struct xenballoon_softc *sc, uint64_t target_kib,
-    uint64_t *clip_pages)
+    uint64_t *clip_pages, uint64_t *hot_blocks)
 {
 	int64_t ram = (int64_t)sc->ram_pages;
+	int64_t room = (int64_t)xenhot_pages(&sc->hot);
 	int64_t guest = (int64_t)(target_kib / BN_KIB_PER_PAGE) -
 	    sc->offset_pages;
+	uint64_t need, blocks;
 
 	*clip_pages = 0;
-	if (guest > ram) {
-		*clip_pages = (uint64_t)(ram + sc->offset_pages);
-		guest = ram;
+	if (hot_blocks != NULL)
+		*hot_blocks = 0;
+	if (guest > ram + room) {
+		*clip_pages = (uint64_t)(ram + room + sc->offset_pages);
+		guest = ram + room;
 	}
 	if (guest < 0)
 		guest = 0;
-	return (uint64_t)(ram - guest);
+	if (guest <= ram)
+		return (uint64_t)(ram - guest);
+	/* Whole blocks above the RAM; the balloon takes the excess. */
+	need = (uint64_t)(guest - ram);
+	blocks = (need + XH_BLOCK_PAGES - 1) / XH_BLOCK_PAGES;
+	if (hot_blocks != NULL)
+		*hot_blocks = blocks;
+	return blocks * XH_BLOCK_PAGES - need;
 }
 
 uint64_t
@@ -82,25 +93,63 @@ xenballoon_host_kib(const struct xenballoon_softc *sc, uint64_t kib)
 	return kib + (uint64_t)sc->offset_pages * BN_KIB_PER_PAGE;
 }
 
+/* Pages static-max lets the guest hold above its RAM, within the window. */
+static uint64_t
+xb_hot_room(const struct xenballoon_softc *sc)
+{
+	int64_t above = (int64_t)(sc->static_max_kib / BN_KIB_PER_PAGE) -
+	    sc->offset_pages - (int64_t)sc->ram_pages;
+	uint64_t window = xenhot_pages(&sc->hot);
+
+	if (above <= 0)
+		return 0;
+	return (uint64_t)above < window ? (uint64_t)above : window;
+}
+
+/* The sysctl nodes' view of hot-plug (struct bn_hotplug), in KiB. */
+static void
+xb_publish(struct xenballoon_softc *sc)
+{
+	struct bn_hotplug hot = {
+		.plugged_kib = sc->hot.plugged * XH_BLOCK_PAGES *
+		    BN_KIB_PER_PAGE,
+		.requested_kib = sc->hot.want * XH_BLOCK_PAGES *
+		    BN_KIB_PER_PAGE,
+		.usable_kib = xb_hot_room(sc) * BN_KIB_PER_PAGE,
+		.guest_plugs = sc->hot.ops != NULL,
+	};
+
+	bn_balloon_set_hotplug(&sc->balloon, &hot);
+}
+
 /* A new memory/target: tell the engine, say so when it is clipped. */
 static void
 xb_new_target(struct xenballoon_softc *sc, uint64_t kib)
 {
-	uint64_t pages, clip;
+	uint64_t pages, clip, blocks;
 
-	pages = xenballoon_host_pages(sc, kib, &clip);
-	if (clip != 0 && clip != sc->clipped)
+	pages = xenballoon_host_pages(sc, kib, &clip, &blocks);
+	if (clip != 0 && clip != sc->clipped && sc->hot.ops == NULL)
 		xb_log(sc, BN_LOG_WARN, "memory 'hot-plug' unsupported - "
 		    "clipping reservation %zu => %zu pages.",
+		    (size_t)(kib / BN_KIB_PER_PAGE), (size_t)clip);
+	else if (clip != 0 && clip != sc->clipped)
+		xb_log(sc, BN_LOG_WARN, "memory 'hot-plug' window of %llu MiB "
+		    "full - clipping reservation %zu => %zu pages.",
+		    (unsigned long long)(xenhot_pages(&sc->hot) >> 8),
 		    (size_t)(kib / BN_KIB_PER_PAGE), (size_t)clip);
 	sc->clipped = clip;
 	if (kib != sc->target_kib) {
 		/* A new wish deserves a fresh attempt. */
 		sc->backoff_ms = 0;
 		sc->retry_at_ms = 0;
+		sc->hot.backoff_ms = 0;
+		sc->hot.retry_at_ms = 0;
 	}
 	sc->target_kib = kib;
+	sc->hot.want = blocks;
 	bn_balloon_set_host_target(&sc->balloon, pages);
+	xb_publish(sc);
 }
 
 static void
@@ -143,6 +192,7 @@ xb_read_max(struct xenballoon_softc *sc)
 	sc->static_max_kib = kib;
 	bn_balloon_set_host_max_kib(&sc->balloon,
 	    (uint64_t)guest * BN_KIB_PER_PAGE);
+	xb_publish(sc);
 }
 
 /* Both watches fire here: read both nodes again. */
@@ -154,9 +204,12 @@ xb_poll(void *be)
 	if (xs_poll(&sc->xs) > 0 || !sc->target_read) {
 		/* The host did something: it may have raised its limit. */
 		sc->retry_at_ms = 0;
+		sc->hot.retry_at_ms = 0;
 		xb_read_max(sc);
 		xb_read_target(sc);
 	}
+	xenhot_run(sc);
+	xb_publish(sc);
 }
 
 /* The hypervisor gave fewer pages back: retry later, never give up. */
@@ -306,6 +359,29 @@ xb_watch(struct xenballoon_softc *sc, const char *path)
 	return error;
 }
 
+/* The window's books from boot; without them the guest cannot grow. */
+static void
+xb_hot_attach(struct xenballoon_softc *sc, const struct xenballoon_config *cfg)
+{
+	const struct xenhot_config *h = &cfg->hot;
+	int error;
+
+	if (h->ops == NULL || h->size == 0)
+		return;		/* sc->hot is zero: no window */
+	error = xenhot_attach(&sc->hot, h, sc->os);
+	if (error != BN_OK) {
+		xb_log(sc, BN_LOG_ERR, "cannot use memory at 0x%llx-0x%llx: %s;"
+		    " no hot-plug", (unsigned long long)h->base,
+		    (unsigned long long)(h->base + h->size - 1),
+		    bn_strerror(error));
+		return;
+	}
+	xb_log(sc, BN_LOG_INFO, "hot-plug window 0x%llx-0x%llx, %llu MiB",
+	    (unsigned long long)h->base,
+	    (unsigned long long)(h->base + h->size - 1),
+	    (unsigned long long)(h->size >> 20));
+}
+
 int
 xenballoon_attach(struct xenballoon_softc *sc,
     const struct xenballoon_config *cfg)
@@ -328,6 +404,8 @@ xenballoon_attach(struct xenballoon_softc *sc,
 	if ((error = xb_watch(sc, XB_PATH_TARGET)) != BN_OK ||
 	    (error = xb_watch(sc, XB_PATH_STATIC_MAX)) != BN_OK)
 		return error;
+	/* Last before the nodes are read: an attach that fails takes none. */
+	xb_hot_attach(sc, cfg);
 	xb_read_max(sc);
 	xb_read_target(sc);
 	xb_log(sc, BN_LOG_INFO, "target %llu KiB, static-max %llu KiB, "

@@ -18,6 +18,14 @@
  * plus 1 MiB after xl mem-set: a guest target above it is refused by the
  * hypervisor, and the front-end says so and retries with backoff.
  *
+ * Above the boot memory map (static-max raised by xl mem-max, then a
+ * target above the boot RAM) the domain grows by hot-plug: xenhot.h.  A
+ * host target of G guest pages above the RAM R plugs ceil((G - R) / 512)
+ * blocks of 2 MiB and leaves the remainder, less than a block, in the
+ * balloon, so that the reservation is G to the page; "max" is R plus what
+ * both static-max and the window allow.  Without a window, or above it,
+ * the target is clipped with balloon.4's line.
+ *
  * A guest target (sysctl) is written to memory/target.  xl leaves that
  * node read-only to the guest unless dom0 grants it (xenstore-chmod); then
  * the guest keeps its target itself, until memory/target changes.
@@ -32,6 +40,7 @@
 #include <ballonet/priv/balloon_priv.h>	/* the softc embeds the engine */
 
 #include "xen_port.h"
+#include "xenhot.h"
 #include "xenstore.h"
 
 #define XB_BACKOFF_MIN_MS	1000	/* after a short populate_physmap */
@@ -53,6 +62,7 @@ struct xenballoon_softc {
 	bool			 target_read;	/* store_kib is valid */
 	bool			 ro_said;	/* memory/target is read-only: said */
 	uint64_t		 clipped;	/* target last reported as hot-plug */
+	struct xenhot		 hot;		/* blocks above the boot map */
 
 	uint64_t		 retry_at_ms;	/* no populate before this */
 	uint32_t		 backoff_ms;	/* 0: none */
@@ -73,6 +83,7 @@ struct xenballoon_config {
 	uint32_t	 poison_val;
 	void		*store_ring;	/* HVM_PARAM_STORE_PFN's page, mapped */
 	uint32_t	 store_evtchn;	/* HVM_PARAM_STORE_EVTCHN */
+	struct xenhot_config hot;	/* the hot-plug window; zero: none */
 };
 
 /*
@@ -88,11 +99,12 @@ bool	xenballoon_pending(const struct xenballoon_softc *sc);
 
 /*
  * The balloon size for a host target of "target_kib": the mapping above,
- * clipped to [0, RAM]; *clip_pages gets the reservation a larger target
- * was clipped to (pages, host count), or 0 when it was not clipped.
+ * clipped to [0, RAM + window]; *clip_pages gets the reservation a larger
+ * target was clipped to (pages, host count), or 0 when it was not clipped;
+ * *hot_blocks (may be NULL) the blocks to plug.
  */
 uint64_t xenballoon_host_pages(const struct xenballoon_softc *sc,
-	    uint64_t target_kib, uint64_t *clip_pages);
+	    uint64_t target_kib, uint64_t *clip_pages, uint64_t *hot_blocks);
 
 /* The host's target (KiB) for a guest target of "kib": the inverse. */
 uint64_t xenballoon_host_kib(const struct xenballoon_softc *sc, uint64_t kib);

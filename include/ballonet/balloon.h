@@ -156,6 +156,21 @@ struct bn_stats {
 	uint64_t	stats_updates;	/* statistics buffers given to the host */
 };
 
+/*
+ * Memory hot-plugged above the boot RAM (virtio-mem, Xen hot-plug), kept
+ * by that front-end for the sysctl nodes; all zero without one.  KiB.
+ */
+struct bn_hotplug {
+	uint64_t	plugged_kib;	/* plugged now */
+	uint64_t	usable_kib;	/* the most that can be plugged now */
+	uint64_t	requested_kib;	/* what the host wants plugged */
+	/*
+	 * The guest plugs memory itself (Xen): a target written above the
+	 * boot RAM goes to the backend's set_target whole.
+	 */
+	bool		guest_plugs;
+};
+
 /* Set up an instance; the balloon starts empty.  EINVAL on a bad config. */
 int bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
     BN_MUST_CHECK;
@@ -223,6 +238,23 @@ uint64_t bn_balloon_target_kib(const struct bn_balloon *b);
 /* Limits; EPERM outside balloon.4's rules, nothing changed then. */
 int bn_balloon_set_min_kib(struct bn_balloon *b, uint64_t kib) BN_MUST_CHECK;
 int bn_balloon_set_target_kib(struct bn_balloon *b, uint64_t kib)
+    BN_MUST_CHECK;
+
+/*
+ * Memory hot-plugged above the boot RAM, as a hot-plug front-end (virtio-
+ * mem; a Xen hot-plug) sees it: the sysctl nodes add it to current, max
+ * and target.  The engine itself never uses it.
+ */
+void bn_balloon_set_hotplug(struct bn_balloon *b, const struct bn_hotplug *h);
+const struct bn_hotplug *bn_balloon_hotplug(const struct bn_balloon *b);
+
+/*
+ * A target reservation above the boot RAM, for a front-end that plugs
+ * memory itself (bn_hotplug.guest_plugs, Xen): it goes to the backend's
+ * set_target whole, which then reports the host's wish.  EPERM without
+ * such a front-end; the caller checks it against "max" with hot-plug.
+ */
+int bn_balloon_set_hot_target_kib(struct bn_balloon *b, uint64_t kib)
     BN_MUST_CHECK;
 
 /* True while no request is in flight and the balloon is at its goal. */

@@ -7,16 +7,17 @@
  *
  *	npages	pages	RO	balloon size the host asks for
  *	actual	pages	RO	pages in the balloon
- *	current	KiB	RO	guest RAM at boot minus the balloon
+ *	current	KiB	RO	RAM at boot minus the balloon plus hotplugged
  *	min	KiB	RW	reservation never given up; EPERM below safeguard
- *	max	KiB	RO	guest RAM at boot, or the host's lower limit
- *				(Xen: memory/static-max, xl mem-max)
- *	target	KiB	RW	reservation aimed for; EPERM outside [min, max]
+ *	max	KiB	RO	RAM at boot plus what hot-plug can add now
+ *	target	KiB	RW	reservation aimed for; EPERM outside [min, max];
+ *				above the boot RAM the host plugs (virtio-mem)
  *	features	RO	the backend's negotiated feature bits (virtio:
  *				1 << VIRTIO_BALLOON_F_*, VERSION_1 included)
  *	oom_deflated	pages	RO	taken back from the balloon on OOM
  *	reported	pages	RO	free pages reported to the host
  *	stats_updates		RO	statistics buffers given to the host
+ *	hotplugged	KiB	RO	memory plugged above the boot RAM
  *
  * An OS shell parses "sysctl" command lines and prints results; these
  * functions do the lookup, the parsing of values and the rules.

@@ -246,7 +246,8 @@ class Shell:
     # at the start of a line; the balloon's own devices anywhere (a message
     # may cut into the echo of a command or follow a prompt).
     MESSAGE = re.compile(r"(?:(?<=\n)[a-z]+[0-9]+|"
-                         r"(?:viomb|balloon|virtio)[0-9]+): [^\r\n]*\r?\n")
+                         r"(?:viomb|viomem|balloon|virtio)[0-9]+): "
+                         r"[^\r\n]*\r?\n")
     EOL = "\r"
 
     def __init__(self, path, timeout=30.0):
@@ -415,8 +416,10 @@ class Vm:
     """
 
     def __init__(self, memory="1G", transport="pci", kernel=GUEST,
-                 append=None, extra=(), lifetime=600.0, timeout=30.0):
+                 append=None, extra=(), lifetime=600.0, timeout=30.0,
+                 maxmem=None):
         self.memory = parse_size(memory)
+        self.maxmem = parse_size(maxmem) if maxmem else None  # -m maxmem=
         self.transport = transport
         self.kernel = kernel
         self.append = append
@@ -439,7 +442,8 @@ class Vm:
         args = [QEMU, "-nodefaults", "-no-user-config", "-display", "none",
                 "-nic", "none", "-S",
                 "-accel", os.environ.get("BALLONET_ACCEL", "tcg"),
-                "-m", "%dM" % (self.memory // MiB)]
+                "-m", "%dM" % (self.memory // MiB) +
+                (",maxmem=%dM" % (self.maxmem // MiB) if self.maxmem else "")]
         args += TRANSPORTS[self.transport]
         if self.kernel is not None:
             args += ["-kernel", self.kernel]

@@ -261,14 +261,110 @@ all_zero(const uint8_t *p)
 	return true;
 }
 
+/* Index of a frame of the window, or -1 for boot RAM (or outside it). */
+static long
+hot_index(struct fake_xen *x, uint64_t pfn)
+{
+	if (pfn < HOT_BASE >> 12)
+		return -1;
+	if (pfn >= (HOT_BASE >> 12) + HOT_PAGES) {
+		xen_violation(x, "frame 0x%llx past the window",
+		    (unsigned long long)pfn);
+		return -1;
+	}
+	return (long)(pfn - (HOT_BASE >> 12));
+}
+
+/* One extent back to the hypervisor: it must hold no guest data. */
+static void
+fx_decrease_extent(struct fake_xen *x, uint64_t pfn, uint32_t order)
+{
+	uint64_t j;
+	long h;
+
+	for (j = 0; j < (1ull << order); j++) {
+		if (!all_zero(fake_pa_to_va(&x->os, (pfn + j) << 12)))
+			x->not_zeroed++;
+		if ((h = hot_index(x, pfn + j)) < 0)
+			continue;
+		if (!x->populated[h])
+			xen_violation(x, "decrease of unpopulated frame 0x%llx",
+			    (unsigned long long)(pfn + j));
+		else
+			x->hot_populated--;
+		x->populated[h] = false;
+	}
+}
+
+static long
+fx_decrease(struct fake_xen *x, struct xen_memory_reservation *r)
+{
+	const uint64_t *pfns = (const uint64_t *)(uintptr_t)r->extent_start;
+	long n;
+	uint64_t i;
+
+	if (r->domid != DOMID_SELF ||
+	    (r->extent_order != 0 && r->extent_order != 9))
+		xen_violation(x, "decrease_reservation: domain %u, order %u",
+		    r->domid, r->extent_order);
+	x->decrease_calls++;
+	x->order9_calls += r->extent_order == 9;
+	n = (long)r->nr_extents;
+	if (x->decrease_limit >= 0 && n > x->decrease_limit)
+		n = x->decrease_limit;
+	for (i = 0; i < (uint64_t)n; i++)
+		fx_decrease_extent(x, pfns[i], r->extent_order);
+	x->curres -= n << r->extent_order;
+	return n;
+}
+
+/* Xen's rules: at most order 9, never past max_pages. */
+static long
+fx_populate(struct fake_xen *x, struct xen_memory_reservation *r)
+{
+	const uint64_t *pfns = (const uint64_t *)(uintptr_t)r->extent_start;
+	uint64_t i, j, pages;
+	long n, h;
+
+	if (r->domid != DOMID_SELF ||
+	    (r->extent_order != 0 && r->extent_order != 9)) {
+		xen_violation(x, "populate_physmap: domain %u, order %u",
+		    r->domid, r->extent_order);
+		return -22;	/* EINVAL */
+	}
+	pages = 1ull << r->extent_order;
+	x->populate_calls++;
+	x->order9_calls += r->extent_order == 9;
+	if (r->extent_order == 9 && x->no_order9)
+		return 0;
+	n = (long)r->nr_extents;
+	if (x->populate_limit >= 0 && n > x->populate_limit)
+		n = x->populate_limit;
+	for (i = 0; i < (uint64_t)n; i++) {
+		if (x->curres + (long)pages > x->maxres)
+			return (long)i;
+		if ((pfns[i] & (pages - 1)) != 0)
+			xen_violation(x, "populate of misaligned extent 0x%llx",
+			    (unsigned long long)pfns[i]);
+		for (j = 0; j < pages; j++) {
+			if ((h = hot_index(x, pfns[i] + j)) < 0)
+				continue;
+			if (x->populated[h])
+				xen_violation(x, "populate of populated frame "
+				    "0x%llx", (unsigned long long)(pfns[i] + j));
+			else
+				x->hot_populated++;
+			x->populated[h] = true;
+		}
+		x->curres += (long)pages;
+	}
+	return n;
+}
+
 static long
 fx_memory_op(void *os, unsigned int cmd, void *arg)
 {
 	struct fake_xen *x = os;
-	struct xen_memory_reservation *r = arg;
-	const uint64_t *pfns;
-	long n;
-	uint64_t i;
 
 	switch (cmd) {
 	case XENMEM_maximum_reservation:
@@ -279,29 +375,87 @@ fx_memory_op(void *os, unsigned int cmd, void *arg)
 	case XENMEM_current_reservation:
 		return x->curres;
 	case XENMEM_decrease_reservation:
-		if (r->domid != DOMID_SELF || r->extent_order != 0)
-			xen_violation(x, "decrease_reservation: domain %u, "
-			    "order %u", r->domid, r->extent_order);
-		pfns = (const uint64_t *)(uintptr_t)r->extent_start;
-		for (i = 0; i < r->nr_extents; i++)
-			if (!all_zero(fake_pa_to_va(&x->os, pfns[i] << 12)))
-				x->not_zeroed++;
-		x->decrease_calls++;
-		n = (long)r->nr_extents;
-		if (x->decrease_limit >= 0 && n > x->decrease_limit)
-			n = x->decrease_limit;
-		x->curres -= n;
-		return n;
+		return fx_decrease(x, arg);
 	case XENMEM_populate_physmap:
-		x->populate_calls++;
-		n = (long)r->nr_extents;
-		if (x->populate_limit >= 0 && n > x->populate_limit)
-			n = x->populate_limit;
-		x->curres += n;
-		return n;
+		return fx_populate(x, arg);
 	}
 	return -38;	/* ENOSYS */
 }
+
+/* The OS's side of hot-plug: pmem's books, as the guest keeps them. */
+static int
+fh_add_range(void *os, uint64_t base, uint64_t size)
+{
+	struct fake_hot *h = &((struct fake_xen *)os)->hot;
+
+	h->add_calls++;
+	if (h->refuse)
+		return -1;
+	h->base = base;
+	h->size = size;
+	return 0;
+}
+
+/* First window frame of [pa, pa + len), or -1 (a violation). */
+static long
+fh_first(struct fake_xen *x, uint64_t pa, uint64_t len)
+{
+	struct fake_hot *h = &x->hot;
+
+	if (pa < h->base || pa + len > h->base + h->size ||
+	    ((pa | len) & 4095) != 0 || pa < HOT_BASE ||
+	    pa + len > HOT_BASE + HOT_PAGES * 4096ull) {
+		xen_violation(x, "hot range 0x%llx+0x%llx outside the window",
+		    (unsigned long long)pa, (unsigned long long)len);
+		return -1;
+	}
+	return (long)((pa - HOT_BASE) >> 12);
+}
+
+static void
+fh_online(void *os, uint64_t pa, uint64_t len)
+{
+	struct fake_xen *x = os;
+	struct fake_hot *h = &x->hot;
+	long i, first = fh_first(x, pa, len);
+
+	if (first < 0)
+		return;
+	for (i = first; i < first + (long)(len >> 12); i++) {
+		/* The hypervisor has the frame, the OS did not. */
+		if (!x->populated[i] || h->present[i]) {
+			xen_violation(x, "online of frame %ld: populated %d, "
+			    "present %d", i, x->populated[i], h->present[i]);
+			continue;
+		}
+		h->present[i] = true;
+		h->npresent++;
+	}
+}
+
+static int
+fh_offline(void *os, uint64_t pa, uint64_t len)
+{
+	struct fake_xen *x = os;
+	struct fake_hot *h = &x->hot;
+	long i, first = fh_first(x, pa, len);
+
+	if (first < 0)
+		return -1;
+	for (i = first; i < first + (long)(len >> 12); i++)
+		if (!h->present[i] || h->used[i])
+			return -1;
+	for (i = first; i < first + (long)(len >> 12); i++)
+		h->present[i] = false;
+	h->npresent -= len >> 12;
+	return 0;
+}
+
+const struct xen_hot_ops fake_hot_ops = {
+	.add_range = fh_add_range,
+	.online = fh_online,
+	.offline = fh_offline,
+};
 
 static int
 fx_get_param(void *os, uint32_t index, uint64_t *val)

@@ -21,8 +21,13 @@
 #include "fake_port.h"
 #include "xen_abi.h"
 #include "xen_port.h"
+#include "xenhot.h"
 
 #define FAKE_XS_KEYS		16
+#define HOT_BASE	0x4000000ull	/* the hot-plug window: 64 MiB... */
+#define HOT_BLOCKS	16		/* ...+ 32 MiB, blocks of 2 MiB */
+#define HOT_PAGES	(HOT_BLOCKS * 512)
+#define HOT_KIB		(HOT_PAGES * 4)
 #define FAKE_XEN_EVTCHN		7	/* the xenstore event channel */
 
 /* The fake xenstored: a few keys, watches, on the guest's ring. */
@@ -49,20 +54,37 @@ struct fake_xs {
 };
 
 /* The fake hypervisor; its address is the port's "os" handle. */
+/* The OS's books of the hot-plug window (pmem's, in the guest). */
+struct fake_hot {
+	uint64_t	 base, size;	/* what add_range() was given */
+	unsigned	 add_calls;
+	bool		 refuse;	/* add_range() fails */
+	bool		 present[HOT_PAGES];
+	bool		 used[HOT_PAGES];	/* handed out: offline fails */
+	uint64_t	 npresent;
+};
+
 struct fake_xen {
 	struct fake_os	 os;		/* first: the port's "os" handle */
 	struct fake_xs	 xs;
-	long		 maxres, curres;	/* pages */
+	struct fake_hot	 hot;
+	long		 maxres, curres;	/* pages; curres <= maxres */
 	long		 populate_limit;	/* frames per call; < 0: all */
 	long		 decrease_limit;	/* the same for decrease */
+	bool		 no_order9;	/* no 2 MiB run: order 9 gets 0 */
 	unsigned	 populate_calls, decrease_calls;
+	unsigned	 order9_calls;	/* populate or decrease, order 9 */
 	uint64_t	 not_zeroed;	/* decreased pages with data in them */
+	bool		 populated[HOT_PAGES];	/* the window's frames */
+	uint64_t	 hot_populated;
 	unsigned	 violations;	/* bad hypercall arguments */
 	char		 violation[128];	/* the first one */
 };
 
 /* The hypercalls of xen_port.h, over the model. */
 extern const struct xen_hv fake_xen_hv;
+/* The OS's hot-plug hooks over "hot" (the os handle is the fake_xen). */
+extern const struct xen_hot_ops fake_hot_ops;
 
 /* Fresh model with "npages" of RAM: no keys, no limits. */
 void	 fake_xen_init(struct fake_xen *x, uint64_t npages);

@@ -59,6 +59,9 @@ fake_pa_to_va(struct fake_os *os, bn_paddr_t pa)
 		return os->ram + (pa - FAKE_RAM_BASE);
 	if (pa >= FAKE_DMA_BASE && pa < FAKE_DMA_BASE + FAKE_DMA_BYTES)
 		return os->dma + (pa - FAKE_DMA_BASE);
+	if (os->extra != NULL && pa >= os->extra_base &&
+	    pa - os->extra_base < os->extra_bytes)
+		return os->extra + (pa - os->extra_base);
 	return NULL;
 }
 

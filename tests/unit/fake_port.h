@@ -54,6 +54,10 @@ struct fake_os {
 	uint64_t	 written;	/* held pages changed while held */
 	uint8_t		*dma;
 	size_t		 dma_used;
+	/* More memory a test maps outside RAM (a hot-plug window); NULL. */
+	uint8_t		*extra;
+	bn_paddr_t	 extra_base;
+	uint64_t	 extra_bytes;
 	uint64_t	 now_ms;
 	uint64_t	 wakeups;
 	char		 log[64][256];	/* the last lines logged */

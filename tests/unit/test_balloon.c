@@ -583,13 +583,13 @@ test_sysctl_enumeration(void **state)
 	uint64_t v;
 	size_t i;
 
-	assert_int_equal(bn_sysctl_count(&f->b), 20);
+	assert_int_equal(bn_sysctl_count(&f->b), 22);
 	for (i = 0; i < bn_sysctl_count(&f->b); i++) {
 		assert_int_equal(bn_sysctl_name(&f->b, i, name, sizeof(name)),
 		    BN_OK);
 		assert_int_equal(bn_sysctl_read(&f->b, name, &v), BN_OK);
 	}
-	assert_int_equal(bn_sysctl_name(&f->b, 20, name, sizeof(name)),
+	assert_int_equal(bn_sysctl_name(&f->b, 22, name, sizeof(name)),
 	    BN_EINVAL);
 	assert_int_equal(bn_sysctl_name(&f->b, 0, name, 4), BN_ERANGE);
 }

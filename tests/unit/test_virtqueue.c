@@ -179,6 +179,61 @@ test_round_trip(void **state)
 	virtq_fini(&vq);
 }
 
+/*
+ * A request chained to its answer: NEXT then WRITE; both descriptors come
+ * back with the head; a used entry naming the tail is bogus; fewer than
+ * two free descriptors is EBUSY.
+ */
+static void
+test_pair(void **state)
+{
+	struct fdev *f = *state;
+	struct virtqueue vq;
+	uint8_t *d0, *d1;
+	void *cookie;
+	uint32_t len;
+	uint16_t tail;
+	int round;
+
+	assert_int_equal(virtq_init(&vq, &f->vdev, 0, 4), BN_OK);
+	for (round = 0; round < 20; round++) {
+		assert_int_equal(virtq_add_pair(&vq, 0x1000, 24, 0x1040, 10,
+		    &c[0]), BN_OK);
+		assert_int_equal(virtq_busy(&vq), 2);
+		virtq_kick(&vq);
+		dev_pop(f);
+		d0 = va(f, f->desc) + 16 * f->popped[(f->npopped - 1) % 64];
+		assert_int_equal(*(uint64_t *)d0, 0x1000);
+		assert_int_equal(vio_read32(d0 + 8), 24);
+		assert_int_equal(vio_read16(d0 + 12), VIRTQ_DESC_F_NEXT);
+		tail = vio_read16(d0 + 14);
+		d1 = va(f, f->desc) + 16 * tail;
+		assert_int_equal(*(uint64_t *)d1, 0x1040);
+		assert_int_equal(vio_read32(d1 + 8), 10);
+		assert_int_equal(vio_read16(d1 + 12), VIRTQ_DESC_F_WRITE);
+		if (round == 3) {
+			dev_use(f, tail, 10);	/* the tail: bogus */
+			assert_false(virtq_get_used(&vq, &cookie, &len));
+			assert_int_equal(vq.errors, 1);
+		}
+		dev_use(f, f->popped[(f->npopped - 1) % 64], 10);
+		assert_true(virtq_get_used(&vq, &cookie, &len));
+		assert_ptr_equal(cookie, &c[0]);
+		assert_int_equal(len, 10);
+		assert_int_equal(virtq_busy(&vq), 0);
+	}
+	assert_int_equal(virtq_add_pair(&vq, 0x1000, 24, 0x1040, 10, &c[0]),
+	    BN_OK);
+	assert_int_equal(virtq_add(&vq, 0x2000, 4, &c[1]), BN_OK);
+	assert_int_equal(virtq_add_pair(&vq, 0x1000, 24, 0x1040, 10, &c[2]),
+	    BN_EBUSY);
+	assert_int_equal(virtq_add_pair(&vq, 0x1000, 0, 0x1040, 10, &c[2]),
+	    BN_EINVAL);
+	assert_int_equal(virtq_add_pair(&vq, 0x1000, 24, 0x1040, 10, NULL),
+	    BN_EINVAL);
+	virtq_fini(&vq);
+}
+
 /* 2.7.10: the device may decline notifications; idx still moves. */
 static void
 test_no_notify(void **state)
@@ -423,6 +478,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_notify, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_pair, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_queue, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_ring_wrap, setup,

@@ -53,6 +53,7 @@ teardown(void **state)
 {
 	struct fixture *f = *state;
 
+	free(f->x.os.extra);
 	/* Whatever a test did, the guest kept to the protocol. */
 	assert_null(fake_xen_check(&f->x));
 	fake_xen_fini(&f->x);
@@ -224,9 +225,13 @@ test_xs_error_names(void **state)
  * The balloon front-end.
  */
 
-/* static-max and target in KiB; reservations in pages. */
+/*
+ * static-max and target in KiB; reservations in pages.  "hot": a window
+ * of HOT_BLOCKS at HOT_BASE, mapped in the test process.
+ */
 static void
-attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
+attach_with(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib,
+    const struct xenhot_config *hot)
 {
 	struct xenballoon_config cfg = {
 		.name = "balloon0",
@@ -248,7 +253,61 @@ attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
 	fake_xs_set(&f->x.xs, "memory/target", v, strlen(v));
 	f->x.maxres = (long)(static_max_kib / 4) + 256;	/* xl's slack */
 	f->x.curres = (long)(static_max_kib / 4);
+	if (hot != NULL)
+		cfg.hot = *hot;
 	assert_int_equal(xenballoon_attach(&f->sc, &cfg), BN_OK);
+}
+
+static void
+attach(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
+{
+	attach_with(f, static_max_kib, target_kib, NULL);
+}
+
+static uint64_t hot_map[1];
+
+static void
+attach_hot(struct fixture *f, uint64_t static_max_kib, uint64_t target_kib)
+{
+	struct xenhot_config hot = {
+		.ops = &fake_hot_ops,
+		.base = HOT_BASE,
+		.size = HOT_PAGES * 4096ull,
+		.map = hot_map,
+		.map_bytes = sizeof(hot_map),
+	};
+
+	f->x.os.extra = calloc(HOT_PAGES, 4096);
+	assert_non_null(f->x.os.extra);
+	f->x.os.extra_base = HOT_BASE;
+	f->x.os.extra_bytes = HOT_PAGES * 4096ull;
+	attach_with(f, static_max_kib, target_kib, &hot);
+}
+
+/* xl mem-max: static-max and the hypervisor's limit (plus xl's slack). */
+static void
+host_mem_max(struct fixture *f, uint64_t kib)
+{
+	char v[24];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)kib);
+	fake_xs_set(&f->x.xs, "memory/static-max", v, strlen(v));
+	f->x.maxres = (long)(kib / 4) + 256;
+	fake_xs_fire(&f->x.xs, "memory/static-max");
+}
+
+/* Run the engine until it has nothing left to do now (a bounded number). */
+static void
+settle(struct fixture *f)
+{
+	int i;
+
+	for (i = 0; i < 64; i++) {
+		f->x.os.wakeups = 0;
+		(void)bn_balloon_run(&f->sc.balloon);
+		if (f->x.os.wakeups == 0 && bn_balloon_settled(&f->sc.balloon))
+			break;
+	}
 }
 
 /* dom0 writes memory/target, as xl mem-set does. */
@@ -325,11 +384,12 @@ test_xb_offset_from_static_max(void **state)
 	attach(f, RAM_PAGES * 4 + 1024, RAM_PAGES * 4 + 1024);
 	assert_int_equal(f->sc.offset_pages, 256);
 	assert_int_equal(xenballoon_host_pages(&f->sc, RAM_PAGES * 4 + 1024,
-	    &clip), 0);
+	    &clip, NULL), 0);
 	assert_int_equal(clip, 0);
-	assert_int_equal(xenballoon_host_pages(&f->sc, 16384 + 1024, &clip),
-	    RAM_PAGES - 4096);
-	assert_int_equal(xenballoon_host_pages(&f->sc, 0, &clip), RAM_PAGES);
+	assert_int_equal(xenballoon_host_pages(&f->sc, 16384 + 1024, &clip,
+	    NULL), RAM_PAGES - 4096);
+	assert_int_equal(xenballoon_host_pages(&f->sc, 0, &clip, NULL),
+	    RAM_PAGES);
 	assert_int_equal(xenballoon_host_kib(&f->sc, 16384), 16384 + 1024);
 	host_target(f, 16384 + 1024);
 	(void)bn_balloon_run(&f->sc.balloon);
@@ -545,6 +605,327 @@ test_xb_min_holds(void **state)
 	    "could not reach target 8192 (current 24576)"));
 }
 
+/*
+ * Hot-plug: xl mem-max raises static-max above the boot memory map, then
+ * xl mem-set asks for more than the RAM.
+ */
+
+/* Every frame the hypervisor holds in the window is in the OS's books. */
+static void
+assert_hot_books(struct fixture *f)
+{
+	uint64_t plugged = f->sc.hot.plugged * 512;
+
+	assert_int_equal(f->x.hot_populated, plugged);
+	assert_int_equal(f->x.hot.npresent, plugged);
+	assert_int_equal(node(f, "machdep.xen.balloon.hotplugged"),
+	    plugged * 4);
+	assert_int_equal(bn_balloon_check(&f->sc.balloon), BN_OK);
+}
+
+static void
+test_xh_grows_and_shrinks(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	/* The books of the whole window at attach, nothing populated. */
+	assert_int_equal(f->x.hot.add_calls, 1);
+	assert_int_equal(f->x.hot.base, HOT_BASE);
+	assert_int_equal(f->x.hot.size, HOT_PAGES * 4096ull);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: hot-plug window "
+	    "0x4000000-0x5ffffff, 32 MiB"));
+	assert_int_equal(node(f, "hw.balloon.max"), RAM_PAGES * 4);
+	assert_int_equal(f->x.hot_populated, 0);
+
+	/* xl mem-max: max is what the guest can reach now. */
+	host_mem_max(f, RAM_PAGES * 4 + 20480);
+	settle(f);
+	assert_int_equal(node(f, "hw.balloon.max"), RAM_PAGES * 4 + 20480);
+	assert_int_equal(f->x.hot_populated, 0);
+
+	/* xl mem-set: 10 blocks of 2 MiB, at order 9, lowest first. */
+	host_target(f, RAM_PAGES * 4 + 20480);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 10);
+	assert_int_equal(f->sc.balloon.pages, 0);
+	assert_int_equal(f->x.curres, RAM_PAGES + 5120);
+	assert_true(f->x.populated[0] && f->x.populated[10 * 512 - 1]);
+	assert_false(f->x.populated[10 * 512]);
+	assert_int_equal(f->sc.hot.order0, 0);
+	assert_int_equal(node(f, "hw.balloon.current"), RAM_PAGES * 4 + 20480);
+	assert_int_equal(node(f, "hw.balloon.target"), RAM_PAGES * 4 + 20480);
+	assert_hot_books(f);
+	assert_int_equal(fake_log_count(&f->x.os, "hot-plug' unsupported"), 0);
+	/* Above max: EPERM, as ever. */
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon, "hw.balloon.target",
+	    "53252", &old), BN_EPERM);
+
+	/* Lower: the blocks go back, zeroed where they were written. */
+	memset(fake_pa_to_va(&f->x.os, HOT_BASE + 9 * 0x200000ull + 8192),
+	    0xaa, 4096);
+	host_target(f, RAM_PAGES * 2);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 0);
+	assert_int_equal(f->sc.balloon.pages, RAM_PAGES / 2);
+	assert_int_equal(f->x.curres, RAM_PAGES / 2);
+	assert_int_equal(f->x.not_zeroed, 0);
+	assert_int_equal(node(f, "hw.balloon.current"), RAM_PAGES * 2);
+	assert_hot_books(f);
+}
+
+/* A target between blocks: whole blocks, the rest stays in the balloon. */
+static void
+test_xh_partial_block(void **state)
+{
+	struct fixture *f = *state;
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 4 + HOT_KIB);
+	host_target(f, RAM_PAGES * 4 + 3000);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 2);
+	assert_int_equal(f->sc.balloon.pages, 1024 - 750);
+	assert_int_equal(node(f, "hw.balloon.current"), RAM_PAGES * 4 + 3000);
+	assert_int_equal(node(f, "hw.balloon.target"), RAM_PAGES * 4 + 3000);
+	assert_int_equal(f->x.curres, RAM_PAGES + 750);
+	assert_hot_books(f);
+}
+
+/* The guest's own target above its RAM goes to memory/target whole. */
+static void
+test_xh_guest_target_above_boot(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t old;
+
+	attach_hot(f, RAM_PAGES * 4 + 1024, RAM_PAGES * 4 + 1024);
+	host_mem_max(f, RAM_PAGES * 4 + 1024 + 8192);
+	settle(f);
+	assert_int_equal(node(f, "machdep.xen.balloon.max"),
+	    RAM_PAGES * 4 + 8192);
+	assert_int_equal(bn_sysctl_write(&f->sc.balloon,
+	    "machdep.xen.balloon.target", "40960", &old), BN_OK);
+	assert_string_equal(fake_xs_get(&f->x.xs, "memory/target"), "41984");
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 4);
+	assert_int_equal(node(f, "machdep.xen.balloon.current"), 40960);
+	assert_hot_books(f);
+}
+
+/* Blocks in use stay plugged; said once; unplugged once they are free. */
+static void
+test_xh_in_use_stays(void **state)
+{
+	struct fixture *f = *state;
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 4 + HOT_KIB);
+	host_target(f, RAM_PAGES * 4 + HOT_KIB);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, HOT_BLOCKS);
+	/* The guest uses a page of block 3 and one of block 12. */
+	f->x.hot.used[3 * 512 + 7] = true;
+	f->x.hot.used[12 * 512] = true;
+	host_target(f, RAM_PAGES * 4);
+	settle(f);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 2);
+	assert_true(f->x.populated[3 * 512] && f->x.populated[12 * 512]);
+	assert_int_equal(fake_log_count(&f->x.os, "balloon0: cannot unplug "
+	    "down to 0 MiB: 4 MiB plugged are in use; retrying as memory "
+	    "frees up"), 1);
+	assert_int_equal(node(f, "hw.balloon.current"), RAM_PAGES * 4 + 4096);
+	assert_hot_books(f);
+	/* Freed: the next runs take them back, without a new wish. */
+	f->x.hot.used[12 * 512] = false;
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 1);
+	f->x.hot.used[3 * 512 + 7] = false;
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 0);
+	assert_int_equal(f->x.curres, RAM_PAGES);
+	assert_int_equal(fake_log_count(&f->x.os, "in use"), 1);
+	assert_hot_books(f);
+}
+
+/* No 2 MiB run in the hypervisor: 512 frames of 4 KiB a block. */
+static void
+test_xh_order0_fallback(void **state)
+{
+	struct fixture *f = *state;
+
+	f->x.no_order9 = true;
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 4 + 8192);
+	host_target(f, RAM_PAGES * 4 + 8192);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 4);
+	assert_int_equal(f->sc.hot.order0, 4);
+	assert_int_equal(f->x.curres, RAM_PAGES + 2048);
+	assert_hot_books(f);
+	/* Order 9 to give back works whatever the populate's order. */
+	host_target(f, RAM_PAGES * 4);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 0);
+	assert_hot_books(f);
+}
+
+/*
+ * The hypervisor's limit (xl mem-set: target + 1 MiB) cuts a block: the
+ * part it gave goes back, the guest says so and retries with backoff.
+ */
+static void
+test_xh_short_populate_rolls_back(void **state)
+{
+	struct fixture *f = *state;
+	unsigned calls;
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 4 + 8192);
+	f->x.maxres = RAM_PAGES + 1024 + 100;	/* 2 blocks and 100 frames */
+	host_target(f, RAM_PAGES * 4 + 8192);
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 2);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: increase "
+	    "reservation incomplete: was 512, returned 100"));
+	assert_int_equal(f->x.curres, RAM_PAGES + 1024);
+	assert_hot_books(f);
+	calls = f->x.populate_calls;
+	settle(f);
+	assert_int_equal(f->x.populate_calls, calls);	/* backing off */
+	assert_int_equal(f->sc.hot.backoff_ms, XB_BACKOFF_MIN_MS);
+	/* The host raises its limit: the next attempt completes. */
+	f->x.maxres = RAM_PAGES + 2048 + 256;
+	f->x.os.now_ms += XB_BACKOFF_MIN_MS;
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 4);
+	assert_int_equal(f->sc.hot.backoff_ms, 0);
+	assert_hot_books(f);
+}
+
+/*
+ * A decrease the hypervisor answers short: the blocks it never reached are
+ * free memory again; the one it stopped in may be partly gone: it goes.
+ */
+static void
+test_xh_short_decrease(void **state)
+{
+	struct fixture *f = *state;
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 4 + 8192);
+	host_target(f, RAM_PAGES * 4 + 8192);
+	settle(f);
+	f->x.decrease_limit = 1;
+	host_target(f, RAM_PAGES * 4);
+	(void)bn_balloon_run(&f->sc.balloon);
+	/* Block 3 went, block 2 stopped it and went a frame at a time. */
+	assert_int_equal(f->sc.hot.plugged, 2);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: decrease "
+	    "reservation incomplete: was 4, returned 1"));
+	assert_false(f->x.populated[2 * 512] || f->x.populated[3 * 512 + 5]);
+	assert_true(f->x.populated[1 * 512] && f->x.populated[0]);
+	assert_hot_books(f);
+	f->x.decrease_limit = -1;
+	settle(f);
+	assert_int_equal(f->sc.hot.plugged, 0);
+	assert_hot_books(f);
+}
+
+/* Above the window: clipped, with a line that says why. */
+static void
+test_xh_window_full_clips(void **state)
+{
+	struct fixture *f = *state;
+	char line[160];
+
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	host_mem_max(f, RAM_PAGES * 16);
+	settle(f);
+	assert_int_equal(node(f, "hw.balloon.max"), RAM_PAGES * 4 + HOT_KIB);
+	host_target(f, RAM_PAGES * 16);
+	settle(f);
+	snprintf(line, sizeof(line), "balloon0: memory 'hot-plug' window of "
+	    "32 MiB full - clipping reservation %d => %d pages.",
+	    RAM_PAGES * 4, RAM_PAGES + HOT_PAGES);
+	assert_true(fake_log_contains(&f->x.os, line));
+	assert_int_equal(f->sc.hot.plugged, HOT_BLOCKS);
+	assert_hot_books(f);
+}
+
+/* A window the OS cannot take, or a bad one: no hot-plug, the old clip. */
+static void
+test_xh_unusable_window(void **state)
+{
+	struct fixture *f = *state;
+	struct xenhot_config bad = {
+		.ops = &fake_hot_ops,
+		.base = HOT_BASE + 4096,
+		.size = 0x200000,
+		.map = hot_map,
+		.map_bytes = sizeof(hot_map),
+	};
+
+	attach_with(f, RAM_PAGES * 4, RAM_PAGES * 4, &bad);
+	assert_true(fake_log_contains(&f->x.os, "balloon0: cannot use memory "
+	    "at 0x4001000-0x4200fff: Invalid argument; no hot-plug"));
+	assert_int_equal(f->x.hot.add_calls, 0);
+	host_mem_max(f, RAM_PAGES * 8);
+	host_target(f, RAM_PAGES * 8);
+	settle(f);
+	assert_int_equal(node(f, "hw.balloon.max"), RAM_PAGES * 4);
+	assert_int_equal(fake_log_count(&f->x.os, "hot-plug' unsupported - "
+	    "clipping"), 1);
+	assert_int_equal(f->x.populate_calls, 0);
+}
+
+static void
+test_xh_os_refuses_window(void **state)
+{
+	struct fixture *f = *state;
+
+	f->x.hot.refuse = true;
+	attach_hot(f, RAM_PAGES * 4, RAM_PAGES * 4);
+	assert_int_equal(f->x.hot.add_calls, 1);
+	assert_true(fake_log_contains(&f->x.os, "no hot-plug"));
+	host_mem_max(f, RAM_PAGES * 8);
+	host_target(f, RAM_PAGES * 8);
+	settle(f);
+	assert_int_equal(f->x.hot_populated, 0);
+	assert_int_equal(fake_log_count(&f->x.os, "hot-plug' unsupported"), 1);
+}
+
+/* An attach that fails (xenstore silent) sets up no books for the window. */
+static void
+test_xh_failed_attach_takes_no_books(void **state)
+{
+	struct fixture *f = *state;
+	struct xenhot_config hot = {
+		.ops = &fake_hot_ops,
+		.base = HOT_BASE,
+		.size = HOT_PAGES * 4096ull,
+		.map = hot_map,
+		.map_bytes = sizeof(hot_map),
+	};
+	struct xenballoon_config cfg = {
+		.name = "balloon0",
+		.ram_pages = RAM_PAGES,
+		.max_pfn = fake_max_pfn(&f->x.os),
+		.bitmap = f->bitmap,
+		.hv = &fake_xen_hv,
+		.os = &f->x,
+		.store_ring = &f->x.xs.ring,
+		.store_evtchn = FAKE_XEN_EVTCHN,
+		.hot = hot,
+	};
+
+	f->x.xs.mute = true;
+	assert_int_not_equal(xenballoon_attach(&f->sc, &cfg), BN_OK);
+	assert_int_equal(f->x.hot.add_calls, 0);
+}
+
 int
 main(void)
 {
@@ -572,6 +953,17 @@ main(void)
 		T(test_xb_eperm),
 		T(test_xb_mem_max_lowers_max),
 		T(test_xb_min_holds),
+		T(test_xh_grows_and_shrinks),
+		T(test_xh_partial_block),
+		T(test_xh_guest_target_above_boot),
+		T(test_xh_in_use_stays),
+		T(test_xh_order0_fallback),
+		T(test_xh_short_populate_rolls_back),
+		T(test_xh_short_decrease),
+		T(test_xh_window_full_clips),
+		T(test_xh_unusable_window),
+		T(test_xh_os_refuses_window),
+		T(test_xh_failed_attach_takes_no_books),
 #undef T
 	};
 

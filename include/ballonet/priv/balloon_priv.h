@@ -15,6 +15,7 @@
 
 struct bn_balloon {
 	struct bn_config cfg;
+	struct bn_hotplug hot;		/* not the engine's: sysctl only */
 
 	uint64_t	host_pages;	/* balloon size the host asks for */
 	uint64_t	host_max_kib;	/* reservation the host allows, 0 = RAM */
