@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""make bench-policy: ballonetd's policies side by side on one workload.
+
+    python3 bench/policy.py [--policies ours,mom,proxmox,squeezed,static]
+                            [--duration S] [--out DIR] [--no-plot]
+
+For each policy, on a fresh set of VMs started with `ballonet vm start`
+(TCG, q35, virtio-balloon-pci with deflate-on-oom, free page reporting
+and statistics every second):
+
+  - six reference guests of 512 MiB, each running `wave 60 320M 64M P`
+    with phases 0, 10, ... 50 s: at any moment about three want 320 MiB;
+  - one Debian Linux guest of 768 MiB running bench/policy/wave-linux
+    (60 s, 300 MiB then 100 MiB, phase 15 s);
+  - ballonetd --policy NAME with a budget below the sum of their sizes
+    (BUDGET_MIB), each VM between MIN_MIB and its RAM.
+
+Every SAMPLE_S it reads each QEMU's RSS (/proc/PID/status) and the
+daemon's view (`ballonet top --json`).  At the end it reads each guest's
+wave counters.  One row per policy in DIR/policy.csv:
+
+  host_mem_gib_s   sum of the QEMUs' RSS integrated over the run
+  peak_host_mib    the largest sum seen
+  guest_failures   failed allocations in the guests plus Linux OOM kills
+  wait_s           time the guests spent holding less than their demand
+  reaction_ms      median, over every step up of every guest, of the time
+                   from the step to the guest holding its demand
+  changes          targets the daemon set (its decision lines)
+
+and DIR/policy.png: host memory over time per policy, and each guest's
+demand against its size under `ours`.  Nothing here is a test: no figure
+is compared with a threshold.
+"""
+
+import argparse
+import csv
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, HERE)
+
+import harness  # noqa: E402  (tests/e2e/harness.py)
+import run as bench_run  # noqa: E402  (bench/run.py: the Linux initramfs)
+
+BUILD = harness.BUILD
+BALLONET = os.path.join(BUILD, "ballonet")
+BALLONETD = os.path.join(BUILD, "ballonetd")
+POLICIES = ("ours", "mom", "proxmox", "squeezed", "static")
+
+OURS = 6
+OURS_MIB = 512
+OURS_WAVE = (60, 320, 64)           # period s, peak MiB, base MiB
+LINUX_MIB = 768
+LINUX_WAVE = (60, 300, 100, 15)     # period s, peak, base, phase s
+MIN_MIB = 128
+BUDGET_MIB = 2048                   # below 6 * 512 + 768 = 3840
+SAMPLE_S = 1.0
+TIMEOUT = 300
+
+STEP = re.compile(r"wave: step to (\d+) MiB met in (\d+) ms")
+STATUS = re.compile(r"wave: (?:running|stopped), demand (\d+) MiB, held "
+                    r"(\d+) MiB, steps (\d+), failures (\d+), waited (\d+) "
+                    r"ms, reaction median (\d+) ms(?:, oom kills (\d+))?")
+# ballonetd's decision line: "NAME: target OLD -> NEW MiB (REASON)".
+DECISION = re.compile(r"^ballonetd: \S+: target \S+ -> \S+")
+
+
+# --- the Linux guest --------------------------------------------------
+
+def linux_initrd(tmp):
+    """bench/run.py's initramfs, then a second archive with wave-linux
+    and an /init that starts it (Linux unpacks both, the second wins)."""
+    kernel, base = bench_run.build_linux_initramfs()
+    root = os.path.join(tmp, "wave-root")
+    os.makedirs(os.path.join(root, "bin"))
+    subprocess.run(["gcc", "-std=c11", "-O2", "-static", "-Wall", "-Wextra",
+                    "-Werror", "-o", os.path.join(root, "bin", "wave-linux"),
+                    os.path.join(HERE, "policy", "wave-linux.c")], check=True)
+    with open(os.path.join(root, "init"), "w") as f:
+        f.write("#!/bin/busybox sh\n"
+                "/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin "
+                "/usr/sbin\n"
+                "/bin/busybox mount -t proc proc /proc\n"
+                "/bin/busybox mount -t sysfs sysfs /sys\n"
+                "/bin/busybox mount -t devtmpfs devtmpfs /dev\n"
+                "/bin/busybox --install -s\n"
+                "for m in %s; do insmod /lib/modules/$m.ko; done\n"
+                "echo 'wave-linux: ready'\n"
+                # Restarted after an OOM kill; /proc/vmstat keeps count.
+                "while :; do /bin/wave-linux %s; done\n" %
+                (" ".join(bench_run.LINUX_MODULES),
+                 " ".join(str(v) for v in LINUX_WAVE)))
+    os.chmod(os.path.join(root, "init"), 0o755)
+    files = subprocess.run(["find", "."], cwd=root, capture_output=True,
+                           check=True).stdout
+    extra = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
+                           input=files, capture_output=True,
+                           check=True).stdout
+    initrd = os.path.join(tmp, "initrd-wave.cpio")
+    with open(initrd, "wb") as f:
+        subprocess.run(["gzip", "-dc", base], stdout=f, check=True)
+        f.write(extra)
+    return kernel, initrd
+
+
+# --- one policy -------------------------------------------------------
+
+class Run:
+    """The VMs and the daemon of one policy, in a run directory."""
+
+    def __init__(self, policy, duration, linux, tmp):
+        self.policy = policy
+        self.duration = duration
+        self.linux = linux
+        self.dir = tempfile.mkdtemp(prefix="policy-%s-" % policy, dir=tmp)
+        self.env = dict(os.environ, BALLONET_RUNDIR=self.dir)
+        self.names = ["bn%d" % i for i in range(OURS)] + ["linux"]
+        self.ram = {n: OURS_MIB for n in self.names[:OURS]}
+        self.ram["linux"] = LINUX_MIB
+        self.shells = {}
+        self.daemon = None
+        self.daemon_log = os.path.join(self.dir, "ballonetd.log")
+        self.samples = []       # (t, {vm: rss MiB}, {vm: actual MiB})
+        self.start = None
+
+    def ballonet(self, *args, check=True):
+        r = subprocess.run([BALLONET] + list(args), env=self.env,
+                           capture_output=True, text=True, timeout=TIMEOUT,
+                           stdin=subprocess.DEVNULL)
+        if check and r.returncode != 0:
+            raise harness.HarnessError("ballonet %s: %s" % (
+                " ".join(args), r.stderr.strip()))
+        return r.stdout
+
+    def start_vms(self):
+        common = ["--deflate-on-oom", "--free-page-reporting",
+                  "--stats-interval", "1", "--accel", "tcg"]
+        for n in self.names[:OURS]:
+            self.ballonet("vm", "start", n, "--memory", "%dM" % OURS_MIB,
+                          *common)
+        kernel, initrd = self.linux
+        self.ballonet("vm", "start", "linux", "--memory", "%dM" % LINUX_MIB,
+                      "--kernel", kernel, "--initrd", initrd, "--append",
+                      "console=ttyS0 panic=-1 quiet", *common)
+        for n in self.names:
+            sh = harness.Shell(os.path.join(self.dir, n, "serial.sock"), 60)
+            if n == "linux":
+                sh.READY, sh.PROMPT = "wave-linux: ready", "wave-linux: ready"
+            sh.wait_ready(TIMEOUT)
+            self.shells[n] = sh
+
+    def start_waves(self):
+        period, peak, base = OURS_WAVE
+        for i, n in enumerate(self.names[:OURS]):
+            out = self.shells[n].run("wave %d %dM %dM %d" %
+                                     (period, peak, base, i * period // OURS))
+            if not out or not out[-1].startswith("wave: every"):
+                raise harness.HarnessError("%s: wave: %r" % (n, out))
+
+    def config(self):
+        path = os.path.join(self.dir, "ballonetd.conf")
+        with open(path, "w") as f:
+            f.write('policy = "%s";\nbudget = "%dM";\ninterval = 1;\n'
+                    'run_dir = "%s";\nsocket = "%s";\nvms = (\n' %
+                    (self.policy, BUDGET_MIB, self.dir,
+                     os.path.join(self.dir, "ballonetd.sock")))
+            f.write(",\n".join('  { name = "%s"; min = "%dM"; max = "%dM"; '
+                               'shares = 1000; }' % (n, MIN_MIB, self.ram[n])
+                               for n in self.names))
+            f.write("\n);\n")
+        return path
+
+    def start_daemon(self):
+        log = open(self.daemon_log, "w")
+        self.daemon = subprocess.Popen(
+            [BALLONETD, "--foreground", "--config", self.config()],
+            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL)
+
+    def top(self):
+        r = subprocess.run([BALLONET, "top", "--json", "--socket",
+                            os.path.join(self.dir, "ballonetd.sock")],
+                           env=self.env, capture_output=True, text=True,
+                           timeout=30)
+        if r.returncode != 0:
+            return {}
+        try:
+            vms = json.loads(r.stdout).get("vms", [])
+        except ValueError:
+            return {}
+        return {v.get("name"): v.get("actual_bytes", 0) / 2**20 for v in vms}
+
+    def rss(self):
+        out = {}
+        for n in self.names:
+            try:
+                pid = int(open(os.path.join(self.dir, n, "qemu.pid")).read())
+                out[n] = harness.rss_bytes(pid) / 2**20
+            except (OSError, ValueError):
+                out[n] = 0.0
+        return out
+
+    def measure(self):
+        self.start = time.monotonic()
+        end = self.start + self.duration
+        while time.monotonic() < end:
+            t0 = time.monotonic()
+            self.samples.append((t0 - self.start, self.rss(), self.top()))
+            if self.daemon.poll() is not None:
+                raise harness.HarnessError("ballonetd exited with %d; see %s"
+                                           % (self.daemon.returncode,
+                                              self.daemon_log))
+            time.sleep(max(0.0, SAMPLE_S - (time.monotonic() - t0)))
+
+    def guest_counters(self):
+        """(failures + OOM kills, waited ms, [reaction ms]) over guests."""
+        failures = waited = 0
+        reactions = []
+        for n in self.names:
+            sh = self.shells[n]
+            if n == "linux":
+                found = STATUS.findall(sh.raw)
+                last = found[-1] if found else None
+            else:
+                out = sh.run("wave", timeout=60)
+                m = STATUS.match(out[-1]) if out else None
+                last = m.groups() if m else None
+            if last is None:
+                raise harness.HarnessError("%s: no wave status" % n)
+            failures += int(last[3]) + int(last[6] or 0)
+            waited += int(last[4])
+            reactions += [int(ms) for _, ms in STEP.findall(sh.raw)]
+        return failures, waited, reactions
+
+    def changes(self):
+        with open(self.daemon_log) as f:
+            return sum(1 for line in f if DECISION.match(line))
+
+    def stop(self):
+        if self.daemon is not None and self.daemon.poll() is None:
+            self.daemon.send_signal(signal.SIGTERM)
+            try:
+                self.daemon.wait(30)
+            except subprocess.TimeoutExpired:
+                self.daemon.kill()
+        for sh in self.shells.values():
+            sh.close()
+        for n in self.names:
+            self.ballonet("vm", "stop", n, check=False)
+
+    def result(self):
+        totals = [(t, sum(r.values())) for t, r, _ in self.samples]
+        gib_s = sum((t1 - t0) * (m0 + m1) / 2 / 1024
+                    for (t0, m0), (t1, m1) in zip(totals, totals[1:]))
+        failures, waited, reactions = self.guest_counters()
+        return {"policy": self.policy,
+                "host_mem_gib_s": round(gib_s, 1),
+                "peak_host_mib": round(max(m for _, m in totals)),
+                "guest_failures": failures,
+                "wait_s": round(waited / 1000, 1),
+                "reaction_ms": (round(statistics.median(reactions))
+                                if reactions else ""),
+                "changes": self.changes()}
+
+
+def run_policy(policy, duration, linux, tmp):
+    r = Run(policy, duration, linux, tmp)
+    try:
+        r.start_vms()
+        r.start_waves()
+        r.start_daemon()
+        r.measure()
+        row = r.result()
+    finally:
+        r.stop()
+    return row, r
+
+
+# --- output -------------------------------------------------------------
+
+COLUMNS = ("policy", "host_mem_gib_s", "peak_host_mib", "guest_failures",
+           "wait_s", "reaction_ms", "changes")
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=COLUMNS)
+        w.writeheader()
+        for row in rows:
+            w.writerow(row)
+
+
+def demand_curve(t, period, peak, base, phase):
+    return peak if (t + phase) % period < period / 2 else base
+
+
+def plot(path, runs):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 9))
+    for r in runs:
+        top.plot([t for t, _, _ in r.samples],
+                 [sum(rss.values()) for _, rss, _ in r.samples],
+                 label=r.policy)
+    top.set_title("Host memory: sum of the QEMUs' RSS")
+    top.set_xlabel("s")
+    top.set_ylabel("MiB")
+    top.legend()
+    ours = next((r for r in runs if r.policy == "ours"), None)
+    if ours is not None:
+        period, peak, base = OURS_WAVE
+        ts = [t for t, _, _ in ours.samples]
+        for i, n in enumerate(ours.names):
+            size = [a.get(n) for _, _, a in ours.samples]
+            line, = bottom.plot(ts, size, label=n + " size")
+            if n == "linux":
+                p, pk, bs, ph = LINUX_WAVE
+            else:
+                p, pk, bs, ph = period, peak, base, i * period // OURS
+            bottom.plot(ts, [demand_curve(t, p, pk, bs, ph) for t in ts],
+                        linestyle=":", color=line.get_color())
+        bottom.set_title("Under ours: each guest's size (solid) and demand "
+                         "(dotted)")
+        bottom.set_xlabel("s")
+        bottom.set_ylabel("MiB")
+        bottom.legend(ncol=4, fontsize="small")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--policies", default=",".join(POLICIES))
+    ap.add_argument("--duration", type=float, default=120.0)
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--no-plot", action="store_true")
+    args = ap.parse_args()
+    policies = [p for p in args.policies.split(",") if p]
+    for p in policies:
+        if p not in POLICIES:
+            raise SystemExit("bench-policy: unknown policy %r" % p)
+    for f in (BALLONET, BALLONETD, harness.GUEST):
+        if not os.access(f, os.X_OK if f != harness.GUEST else os.R_OK):
+            raise SystemExit("bench-policy: %s is missing: run make" % f)
+    os.makedirs(args.out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix="ballonet-policy-")
+    rows, runs = [], []
+    try:
+        linux = linux_initrd(tmp)
+        for p in policies:
+            print("bench-policy: %s, %d s" % (p, args.duration), flush=True)
+            row, r = run_policy(p, args.duration, linux, tmp)
+            print("  " + ", ".join("%s %s" % (k, row[k]) for k in COLUMNS[1:]),
+                  flush=True)
+            rows.append(row)
+            runs.append(r)
+        write_csv(os.path.join(args.out, "policy.csv"), rows)
+        if not args.no_plot:
+            plot(os.path.join(args.out, "policy.png"), runs)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%-10s" % "policy" + "".join("%16s" % c for c in COLUMNS[1:]))
+    for row in rows:
+        print("%-10s" % row["policy"] +
+              "".join("%16s" % row[c] for c in COLUMNS[1:]))
+    print("bench-policy: %s" % os.path.join(args.out, "policy.csv"))
+
+
+if __name__ == "__main__":
+    main()
