@@ -72,8 +72,8 @@ STEP = re.compile(r"wave: step to (\d+) MiB met in (\d+) ms")
 STATUS = re.compile(r"wave: (?:running|stopped), demand (\d+) MiB, held "
                     r"(\d+) MiB, steps (\d+), failures (\d+), waited (\d+) "
                     r"ms, reaction median (\d+) ms(?:, oom kills (\d+))?")
-# ballonetd's decision line: "NAME: target OLD -> NEW MiB (REASON)".
-DECISION = re.compile(r"^ballonetd: \S+: target \S+ -> \S+")
+# ballonetd's decision line: "NAME: target OLD -> NEW (actual A): REASON".
+DECISION = re.compile(r"\S+: target \S+ -> \S+ \(actual ")
 
 
 # --- the Linux guest --------------------------------------------------
@@ -131,6 +131,7 @@ class Run:
         self.shells = {}
         self.daemon = None
         self.daemon_log = os.path.join(self.dir, "ballonetd.log")
+        self.socket = os.path.join(self.dir, "ballonetd.sock")
         self.samples = []       # (t, {vm: rss MiB}, {vm: actual MiB})
         self.start = None
 
@@ -172,9 +173,8 @@ class Run:
         path = os.path.join(self.dir, "ballonetd.conf")
         with open(path, "w") as f:
             f.write('policy = "%s";\nbudget = "%dM";\ninterval = 1;\n'
-                    'run_dir = "%s";\nsocket = "%s";\nvms = (\n' %
-                    (self.policy, BUDGET_MIB, self.dir,
-                     os.path.join(self.dir, "ballonetd.sock")))
+                    'stats_period = 1;\ncontrol = "%s";\nvms = (\n' %
+                    (self.policy, BUDGET_MIB, self.socket))
             f.write(",\n".join('  { name = "%s"; min = "%dM"; max = "%dM"; '
                                'shares = 1000; }' % (n, MIN_MIB, self.ram[n])
                                for n in self.names))
@@ -190,7 +190,7 @@ class Run:
 
     def top(self):
         r = subprocess.run([BALLONET, "top", "--json", "--socket",
-                            os.path.join(self.dir, "ballonetd.sock")],
+                            self.socket],
                            env=self.env, capture_output=True, text=True,
                            timeout=30)
         if r.returncode != 0:
@@ -199,7 +199,7 @@ class Run:
             vms = json.loads(r.stdout).get("vms", [])
         except ValueError:
             return {}
-        return {v.get("name"): v.get("actual_bytes", 0) / 2**20 for v in vms}
+        return {v.get("name"): (v.get("actual") or 0) / 2**20 for v in vms}
 
     def rss(self):
         out = {}
@@ -245,7 +245,7 @@ class Run:
 
     def changes(self):
         with open(self.daemon_log) as f:
-            return sum(1 for line in f if DECISION.match(line))
+            return sum(1 for line in f if DECISION.search(line))
 
     def stop(self):
         if self.daemon is not None and self.daemon.poll() is None:
