@@ -7,6 +7,7 @@
 #   make demo     install what is missing, boot a guest, balloon it down and up
 #   make bench    ours against Linux's virtio_balloon and virtio_mem:
 #                 bench/results/ (slow)
+#   make bench-policy  ballonetd's policies on one workload: bench/results/policy.*
 #
 # Layout: engine/ (portable engine), virtio/ (virtio front-end and transports),
 # xen/ (Xen front-end and xenstore client), guest/ (the reference guest
@@ -90,7 +91,7 @@ FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
 		   guest/cmd_sysctl.c guest/cmd_mem.c guest/wave.c \
 		   tests/fuzz/guest_stubs.c)
 
-.PHONY: all guest cli daemon unit deps check check-xen demo interop bench clean fuzzers fuzz
+.PHONY: all guest cli daemon unit deps check check-xen demo interop bench bench-policy clean fuzzers fuzz
 all: guest cli daemon unit
 
 guest: $(BUILD)/ballonet-guest.elf
@@ -230,6 +231,11 @@ bench: deps
 	@$(MAKE) --no-print-directory guest
 	$(PYTHON) -u bench/run.py $(BENCH_ARGS)
 	$(PYTHON) -u bench/hotplug.py $(HOTPLUG_BENCH_ARGS)
+
+# ballonetd's policies side by side on one workload (bench/policy.py).
+bench-policy: deps
+	@$(MAKE) --no-print-directory guest cli daemon
+	$(PYTHON) -u bench/policy.py $(BENCH_POLICY_ARGS)
 
 demo: deps
 	@$(MAKE) --no-print-directory guest cli

@@ -73,7 +73,7 @@ STATUS = re.compile(r"wave: (?:running|stopped), demand (\d+) MiB, held "
                     r"(\d+) MiB, steps (\d+), failures (\d+), waited (\d+) "
                     r"ms, reaction median (\d+) ms(?:, oom kills (\d+))?")
 # ballonetd's decision line: "NAME: target OLD -> NEW (actual A): REASON".
-DECISION = re.compile(r"\S+: target \S+ -> \S+ \(actual ")
+DECISION = re.compile(r": target .+ -> .+ \(actual ")
 
 
 # --- the Linux guest --------------------------------------------------
@@ -133,7 +133,8 @@ class Run:
         self.daemon_log = os.path.join(self.dir, "ballonetd.log")
         self.socket = os.path.join(self.dir, "ballonetd.sock")
         self.samples = []       # (t, {vm: rss MiB}, {vm: actual MiB})
-        self.start = None
+        self.start = None       # monotonic time of the first sample
+        self.wave_start = None  # when the waves were started
 
     def ballonet(self, *args, check=True):
         r = subprocess.run([BALLONET] + list(args), env=self.env,
@@ -155,11 +156,21 @@ class Run:
                       "--kernel", kernel, "--initrd", initrd, "--append",
                       "console=ttyS0 panic=-1 quiet", *common)
         for n in self.names:
-            sh = harness.Shell(os.path.join(self.dir, n, "serial.sock"), 60)
-            if n == "linux":
-                sh.READY, sh.PROMPT = "wave-linux: ready", "wave-linux: ready"
-            sh.wait_ready(TIMEOUT)
-            self.shells[n] = sh
+            ready = "wave-linux: ready" if n == "linux" else "ballonet: ready"
+            harness.wait_until(lambda: ready in self.console(n), TIMEOUT,
+                               0.2, "%r on %s's console" % (ready, n))
+            if n != "linux":
+                self.shells[n] = harness.Shell(
+                    os.path.join(self.dir, n, "serial.sock"), 60)
+
+    def console(self, name):
+        """Everything the VM wrote on its serial console."""
+        try:
+            with open(os.path.join(self.dir, name, "console.log"),
+                      errors="replace") as f:
+                return f.read()
+        except FileNotFoundError:
+            return ""
 
     def start_waves(self):
         period, peak, base = OURS_WAVE
@@ -168,6 +179,7 @@ class Run:
                                      (period, peak, base, i * period // OURS))
             if not out or not out[-1].startswith("wave: every"):
                 raise harness.HarnessError("%s: wave: %r" % (n, out))
+        self.wave_start = time.monotonic()
 
     def config(self):
         path = os.path.join(self.dir, "ballonetd.conf")
@@ -228,19 +240,18 @@ class Run:
         failures = waited = 0
         reactions = []
         for n in self.names:
-            sh = self.shells[n]
             if n == "linux":
-                found = STATUS.findall(sh.raw)
+                found = STATUS.findall(self.console(n))
                 last = found[-1] if found else None
             else:
-                out = sh.run("wave", timeout=60)
+                out = self.shells[n].run("wave", timeout=60)
                 m = STATUS.match(out[-1]) if out else None
                 last = m.groups() if m else None
             if last is None:
                 raise harness.HarnessError("%s: no wave status" % n)
             failures += int(last[3]) + int(last[6] or 0)
             waited += int(last[4])
-            reactions += [int(ms) for _, ms in STEP.findall(sh.raw)]
+            reactions += [int(ms) for _, ms in STEP.findall(self.console(n))]
         return failures, waited, reactions
 
     def changes(self):
@@ -274,7 +285,7 @@ class Run:
                 "changes": self.changes()}
 
 
-def run_policy(policy, duration, linux, tmp):
+def run_policy(policy, duration, linux, tmp, out):
     r = Run(policy, duration, linux, tmp)
     try:
         r.start_vms()
@@ -284,6 +295,7 @@ def run_policy(policy, duration, linux, tmp):
         row = r.result()
     finally:
         r.stop()
+        shutil.copy(r.daemon_log, os.path.join(out, "policy-%s.log" % policy))
     return row, r
 
 
@@ -305,40 +317,60 @@ def demand_curve(t, period, peak, base, phase):
     return peak if (t + phase) % period < period / 2 else base
 
 
-def plot(path, runs):
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 9))
-    for r in runs:
-        top.plot([t for t, _, _ in r.samples],
-                 [sum(rss.values()) for _, rss, _ in r.samples],
-                 label=r.policy)
-    top.set_title("Host memory: sum of the QEMUs' RSS")
-    top.set_xlabel("s")
-    top.set_ylabel("MiB")
-    top.legend()
+def plot(out, runs):
+    """DIR/policy.png with gnuplot (installed by bench/run.py's Linux
+    setup): host memory per policy; sizes and demands under ours."""
+    if shutil.which("gnuplot") is None:
+        print("bench-policy: no gnuplot, no chart")
+        return
+    tmp = tempfile.mkdtemp(prefix="policy-plot-")
+    data = os.path.join(tmp, "host.dat")
+    with open(data, "w") as f:
+        for r in runs:
+            f.write("# %s\n" % r.policy)
+            for t, rss, _ in r.samples:
+                f.write("%.1f %.1f\n" % (t, sum(rss.values())))
+            f.write("\n\n")
+    cmds = ["set terminal pngcairo size 1000,900",
+            "set output '%s'" % os.path.join(out, "policy.png"),
+            "set multiplot layout 2,1",
+            "set title \"Host memory: sum of the QEMUs' RSS\"",
+            "set xlabel 's'", "set ylabel 'MiB'", "set key outside",
+            "plot " + ", ".join("'%s' index %d with lines title '%s'" %
+                                (data, i, r.policy)
+                                for i, r in enumerate(runs))]
     ours = next((r for r in runs if r.policy == "ours"), None)
     if ours is not None:
+        sizes = os.path.join(tmp, "ours.dat")
         period, peak, base = OURS_WAVE
-        ts = [t for t, _, _ in ours.samples]
-        for i, n in enumerate(ours.names):
-            size = [a.get(n) for _, _, a in ours.samples]
-            line, = bottom.plot(ts, size, label=n + " size")
-            if n == "linux":
-                p, pk, bs, ph = LINUX_WAVE
-            else:
-                p, pk, bs, ph = period, peak, base, i * period // OURS
-            bottom.plot(ts, [demand_curve(t, p, pk, bs, ph) for t in ts],
-                        linestyle=":", color=line.get_color())
-        bottom.set_title("Under ours: each guest's size (solid) and demand "
-                         "(dotted)")
-        bottom.set_xlabel("s")
-        bottom.set_ylabel("MiB")
-        bottom.legend(ncol=4, fontsize="small")
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
+        with open(sizes, "w") as f:
+            for i, n in enumerate(ours.names):
+                if n == "linux":
+                    p, pk, bs, ph = LINUX_WAVE
+                else:
+                    p, pk, bs, ph = period, peak, base, i * period // OURS
+                f.write("# %s: time, size, demand\n" % n)
+                # The waves started before the first sample; Linux's
+                # when its guest booted, so its curve is approximate.
+                lag = ours.start - ours.wave_start
+                for t, _, actual in ours.samples:
+                    f.write("%.1f %s %d\n" % (t, "%.1f" % actual[n]
+                                              if n in actual else "NaN",
+                                              demand_curve(t + lag, p, pk,
+                                                           bs, ph)))
+                f.write("\n\n")
+        cmds += ["set title 'Under ours: size (solid) and demand (dashed) "
+                 "of each guest'",
+                 "plot " + ", ".join(
+                     "'%s' index %d using 1:2 with lines lc %d title '%s', "
+                     "'' index %d using 1:3 with lines lc %d dt 2 notitle" %
+                     (sizes, i, i + 1, n, i, i + 1)
+                     for i, n in enumerate(ours.names))]
+    try:
+        subprocess.run(["gnuplot"], input="\n".join(cmds) + "\n",
+                       text=True, check=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def main():
@@ -362,14 +394,14 @@ def main():
         linux = linux_initrd(tmp)
         for p in policies:
             print("bench-policy: %s, %d s" % (p, args.duration), flush=True)
-            row, r = run_policy(p, args.duration, linux, tmp)
+            row, r = run_policy(p, args.duration, linux, tmp, args.out)
             print("  " + ", ".join("%s %s" % (k, row[k]) for k in COLUMNS[1:]),
                   flush=True)
             rows.append(row)
             runs.append(r)
         write_csv(os.path.join(args.out, "policy.csv"), rows)
         if not args.no_plot:
-            plot(os.path.join(args.out, "policy.png"), runs)
+            plot(args.out, runs)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print("%-10s" % "policy" + "".join("%16s" % c for c in COLUMNS[1:]))
