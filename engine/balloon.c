@@ -116,6 +116,17 @@ bn_balloon_init(struct bn_balloon *b, const struct bn_config *cfg)
 	return BN_OK;
 }
 
+/*
+ * Pages that hold at least "kib" KiB: a reservation in KiB keeps its last
+ * partial page, so that target, read back in whole pages, never lies below
+ * the min or target written (balloon.4).
+ */
+static uint64_t
+kib_to_pages_up(uint64_t kib)
+{
+	return kib / BN_KIB_PER_PAGE + (kib % BN_KIB_PER_PAGE != 0);
+}
+
 /* What the host and the guest's own target ask for together, in pages. */
 static uint64_t
 wanted_pages(const struct bn_balloon *b)
@@ -124,7 +135,7 @@ wanted_pages(const struct bn_balloon *b)
 	uint64_t user_pages;
 
 	if (b->user_kib != 0) {
-		user_pages = b->cfg.ram_pages - b->user_kib / BN_KIB_PER_PAGE;
+		user_pages = b->cfg.ram_pages - kib_to_pages_up(b->user_kib);
 		want = max_u64(want, user_pages);
 	}
 	return want;
@@ -134,7 +145,7 @@ wanted_pages(const struct bn_balloon *b)
 static uint64_t
 cap_pages(const struct bn_balloon *b)
 {
-	uint64_t keep = b->min_kib / BN_KIB_PER_PAGE;
+	uint64_t keep = kib_to_pages_up(b->min_kib);
 
 	return keep >= b->cfg.ram_pages ? 0 : b->cfg.ram_pages - keep;
 }

@@ -758,6 +758,39 @@ test_poison_on_every_way_back(void **state)
 	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
 }
 
+/*
+ * Reservations in KiB that are not whole pages (fuzz_sysctl found this):
+ * target read back never lies below the min or target written, and the
+ * balloon keeps the partial page.
+ */
+static void
+test_partial_page_reservations(void **state)
+{
+	struct fixture *f = *state;
+	uint64_t v, old;
+
+	assert_int_equal(bn_sysctl_write(&f->b, "hw.balloon.target", "16383",
+	    &old), BN_OK);
+	assert_int_equal(bn_sysctl_read(&f->b, "hw.balloon.target", &v), BN_OK);
+	assert_int_equal(v, 16384);
+	assert_int_equal(bn_sysctl_write(&f->b, "hw.viomb.min", "16385", &old),
+	    BN_OK);
+	assert_int_equal(bn_sysctl_read(&f->b, "hw.balloon.target", &v), BN_OK);
+	assert_int_equal(v, 16388);
+	settle(f);
+	assert_int_equal(f->b.pages, RAM_PAGES - 4097);
+	assert_true(bn_balloon_current_kib(&f->b) >= 16385);
+	/* The same at min itself, and from the host's side. */
+	assert_int_equal(bn_sysctl_write(&f->b, "hw.balloon.target", "16385",
+	    &old), BN_OK);
+	f->be.host_pages = RAM_PAGES;
+	settle(f);
+	assert_int_equal(bn_sysctl_read(&f->b, "hw.balloon.target", &v), BN_OK);
+	assert_int_equal(v, 16388);
+	assert_int_equal(f->b.pages, RAM_PAGES - 4097);
+	assert_int_equal(bn_balloon_check(&f->b), BN_OK);
+}
+
 int
 main(void)
 {
@@ -788,6 +821,7 @@ main(void)
 		T(test_first_batch_ramps_up),
 		T(test_reclaim_from_inside_the_engine),
 		T(test_poison_on_every_way_back),
+		T(test_partial_page_reservations),
 #undef T
 	};
 
