@@ -40,6 +40,26 @@ print_change(json_t *event, bool json)
 	fflush(stdout);
 }
 
+/*
+ * A BALLOON_CHANGE as QEMU sends it: an integer data.actual of bytes and a
+ * timestamp gmtime() can print (years 1970 to 9999).  Anything else is
+ * not printed as if it were one.
+ */
+static bool
+change_ok(json_t *event)
+{
+	json_t *ts = json_object_get(event, "timestamp");
+	json_t *sec = json_object_get(ts, "seconds");
+	json_t *usec = json_object_get(ts, "microseconds");
+	json_t *actual = json_object_get(json_object_get(event, "data"), "actual");
+
+	return json_is_integer(actual) && json_integer_value(actual) >= 0 &&
+	    json_is_integer(sec) && json_integer_value(sec) >= 0 &&
+	    json_integer_value(sec) <= 253402300799 &&
+	    json_is_integer(usec) && json_integer_value(usec) >= 0 &&
+	    json_integer_value(usec) <= 999999;
+}
+
 /* Print COUNT (0: any number of) changes within TIMEOUT_MS (<0: ever). */
 static int
 watch(struct qmp *q, const struct vm *vm, long count, int timeout_ms,
@@ -61,7 +81,11 @@ watch(struct qmp *q, const struct vm *vm, long count, int timeout_ms,
 		if (r != QMP_OK)
 			return qmp_fail(q, r, vm, "the watch");
 		const char *name = json_string_value(json_object_get(event, "event"));
-		if (name != NULL && strcmp(name, "BALLOON_CHANGE") == 0) {
+		if (name != NULL && strcmp(name, "BALLOON_CHANGE") == 0 &&
+		    !change_ok(event))
+			(void)fail(EXIT_QEMU, "%s: ignored a malformed "
+			    "BALLOON_CHANGE event", vm_label(vm));
+		else if (name != NULL && strcmp(name, "BALLOON_CHANGE") == 0) {
 			print_change(event, json);
 			seen++;
 		}
