@@ -193,6 +193,7 @@ fuzzers: $(FUZZ_BINS)
 $(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_viomem: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_sysctl: $(FUZZ_LIB_OBJS) $(FUZZ_SHELL_OBJS)
+$(BUILD)/fuzz/fuzz_xenstore: $(FUZZ_LIB_OBJS)
 $(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o \
     $(BUILD)/fuzz-obj/engine/str.o
 $(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o
