@@ -198,6 +198,13 @@ $(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o \
     $(BUILD)/fuzz-obj/engine/str.o
 $(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o
 $(BUILD)/fuzz/fuzz_qmp: FUZZ_LIBS := -ljansson
+# `ballonet watch` itself, linked with the rest of the CLI but its main().
+$(BUILD)/fuzz/fuzz_watch: $(patsubst %.c,$(BUILD)/fuzz-obj/%.o, \
+    $(filter-out host/main.c,$(CLI_SRCS)) engine/str.c)
+$(BUILD)/fuzz/fuzz_watch: FUZZ_LIBS = -ljansson -lpthread $(LIBVIRT_LIBS)
+# A message split over lines in a table, as the code means it.
+$(BUILD)/fuzz-obj/host/libvirt.o: FUZZ_CFLAGS += $(LIBVIRT_CFLAGS) \
+    -Wno-string-concatenation
 
 $(BUILD)/fuzz/%: $(BUILD)/fuzz-obj/tests/fuzz/%.o
 	@mkdir -p $(dir $@)
