@@ -3,7 +3,7 @@
 #   make          build the reference guest, the host tool and the unit tests
 #   make daemon   build/ballonetd, the policy daemon (daemon/)
 #   make check    install what is missing, run every test suite
-#   make fuzz     run each fuzz target FUZZ_SECONDS (60) and keep new inputs
+#   make fuzz     fuzz each target FUZZ_SECONDS (600), keep what it found
 #   make demo     install what is missing, boot a guest, balloon it down and up
 #   make bench    ours against Linux's virtio_balloon and virtio_mem:
 #                 bench/results/ (slow)
@@ -78,7 +78,7 @@ LIBVIRT_LIBS	= $(shell pkg-config --libs libvirt libxml-2.0) -lpthread
 # Fuzz targets (tests/fuzz/fuzz_*.c): libFuzzer from Debian's clang, with
 # ASan and UBSan; their corpora are in tests/fuzz/corpus/TARGET/.
 FUZZ_CC		?= clang
-FUZZ_SECONDS	?= 60
+FUZZ_SECONDS	?= 600
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
 FUZZ_CFLAGS	:= $(WARN) -O1 -g -fsanitize=fuzzer-no-link $(FUZZ_SAN) \
