@@ -348,7 +348,7 @@ back_off(struct bn_balloon *b, uint64_t now, const char *why)
 		b->next_warn_ms = now + WARN_INTERVAL_MS;
 		warn_unreached(b, bn_balloon_target_kib(b));
 		bn_balloon_log(b, BN_LOG_WARN,
-		    "%s; retrying in %u ms", why, b->backoff_ms);
+		    "%s; retrying in %u ms", why, (unsigned int)b->backoff_ms);
 	}
 	return b->backoff_ms;
 }
@@ -551,7 +551,7 @@ deflate(struct bn_balloon *b, uint64_t excess)
 		if (got != n)
 			bn_balloon_log(b, BN_LOG_ERR,
 			    "bitmap holds fewer pages than counted (%u < %u)",
-			    got, n);
+			    (unsigned int)got, (unsigned int)n);
 		if (got == 0)
 			break;
 		if (submit(b, req, BN_DEFLATE, got) != BN_OK) {
@@ -589,7 +589,7 @@ watch_acks(struct bn_balloon *b, uint64_t now)
 		b->stats.ack_timeouts++;
 		bn_balloon_log(b, BN_LOG_WARN, "host has not acknowledged "
 		    "%s of %u pages for %llu s", req->dir == BN_INFLATE ?
-		    "inflate" : "deflate", req->npfns,
+		    "inflate" : "deflate", (unsigned int)req->npfns,
 		    (unsigned long long)(age / 1000));
 	}
 	return wait;
@@ -684,7 +684,8 @@ bn_balloon_complete(struct bn_balloon *b, struct bn_request *req,
 	}
 	if (done > req->npfns) {
 		bn_balloon_log(b, BN_LOG_ERR,
-		    "host acknowledged %u of %u frames", done, req->npfns);
+		    "host acknowledged %u of %u frames", (unsigned int)done,
+		    (unsigned int)req->npfns);
 		done = req->npfns;
 	}
 	if (done < req->npfns)
