@@ -4,6 +4,7 @@
 #   make daemon   build/ballonetd, the policy daemon (daemon/)
 #   make check    install what is missing, run every test suite
 #   make fuzz     fuzz each target FUZZ_SECONDS (600), keep what it found
+#   make cross    the portable code freestanding for i386 and 32-bit Arm
 #   make demo     install what is missing, boot a guest, balloon it down and up
 #   make bench    ours against Linux's virtio_balloon and virtio_mem:
 #                 bench/results/ (slow)
@@ -91,7 +92,28 @@ FUZZ_SHELL_OBJS	:= $(patsubst %.c,$(BUILD)/fuzz-obj/%.o,guest/shell.c \
 		   guest/cmd_sysctl.c guest/cmd_mem.c guest/wave.c \
 		   tests/fuzz/guest_stubs.c)
 
-.PHONY: all guest cli daemon unit deps check check-xen demo interop bench bench-policy clean fuzzers fuzz
+# The unit tests of the portable code again as i386 binaries (gcc-multilib,
+# libcmocka-dev:i386), under ASan and UBSan: what a 32-bit port runs.
+UNIT32_TESTS	:= test_balloon test_fmt test_features test_hostile test_viomb \
+		   test_virtqueue test_xen
+UNIT32_BINS	:= $(addprefix $(BUILD)/tests32/,$(UNIT32_TESTS))
+UNIT32_LIB_OBJS	:= $(patsubst %.c,$(BUILD)/host32-obj/%.o,$(UNIT_LIB_SRCS))
+.SECONDARY: $(UNIT32_LIB_OBJS)
+
+# The portable code as a small OS builds it: freestanding, with nothing
+# but the compiler's own headers, for i386 and 32-bit Arm (Debian's
+# gcc-arm-none-eabi; Cortex-M3 in Thumb state, Cortex-A7 in Arm state).
+# `make cross` links each into one relocatable object,
+# $(BUILD)/cross/ARCH/ballonet.o; scripts/cross.sh checks what it needs.
+CROSS_ARCHS	:= i386 cortex-m3 cortex-a7
+CROSS_CC_i386	:= $(CC) -m32 -fno-pic
+CROSS_CC_cortex-m3 := arm-none-eabi-gcc -mcpu=cortex-m3 -mthumb
+CROSS_CC_cortex-a7 := arm-none-eabi-gcc -mcpu=cortex-a7 -marm
+CROSS_CFLAGS	:= $(WARN) -O2 -ffreestanding -fno-builtin -nostdinc \
+		   -fno-stack-protector -Iinclude -Ivirtio -Ixen
+
+.PHONY: all guest cli daemon unit deps check check-xen demo interop bench bench-policy clean fuzzers fuzz \
+	unit32 cross $(addprefix cross-,$(CROSS_ARCHS))
 all: guest cli daemon unit
 
 guest: $(BUILD)/ballonet-guest.elf
@@ -188,6 +210,33 @@ $(BUILD)/host-obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Itests/unit -Itests/harness $(HOST_INC) -MMD -MP -c -o $@ $<
 
+unit32: $(UNIT32_BINS)
+
+$(BUILD)/tests32/%: tests/unit/%.c $(UNIT32_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -m32 $(HOST_CFLAGS) -Itests/unit -Itests/harness -o $@ $^ \
+	    -lcmocka -m32 $(HOST_LDFLAGS)
+
+$(BUILD)/host32-obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(HOSTCC) -m32 $(HOST_CFLAGS) -Itests/unit -Itests/harness -MMD -MP -c -o $@ $<
+
+cross: $(addprefix cross-,$(CROSS_ARCHS))
+
+define CROSS_RULES
+cross-$(1): $(BUILD)/cross/$(1)/ballonet.o
+
+$(BUILD)/cross/$(1)/ballonet.o: $(patsubst %.c,$(BUILD)/cross/$(1)/%.o,$(PORTABLE_SRCS))
+	$$(CROSS_CC_$(1)) -nostdlib -r -o $$@ $$^
+
+$(BUILD)/cross/$(1)/%.o: %.c
+	@mkdir -p $$(dir $$@)
+	$$(CROSS_CC_$(1)) $$(CROSS_CFLAGS) \
+	    -isystem $$(shell $$(CROSS_CC_$(1)) -print-file-name=include) \
+	    -MMD -MP -c -o $$@ $$<
+endef
+$(foreach a,$(CROSS_ARCHS),$(eval $(call CROSS_RULES,$(a))))
+
 fuzzers: $(FUZZ_BINS)
 
 $(BUILD)/fuzz/fuzz_viomb: $(FUZZ_LIB_OBJS)
@@ -225,7 +274,7 @@ deps:
 	@scripts/deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all fuzzers
+	@$(MAKE) --no-print-directory all fuzzers unit32
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/debug GUEST_DEBUG=1 guest
 	@bash scripts/check.sh
 

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Run every test suite: the cmocka unit tests in build/tests/, the fuzz
-# targets in build/fuzz/ on their corpora, then the end-to-end tests
-# (tests/e2e/run.py).  The output of every test is shown as
+# Run every test suite: the cmocka unit tests in build/tests/ (and the
+# 32-bit ones in build/tests32/), the fuzz targets in build/fuzz/ on their
+# corpora, the freestanding cross builds (scripts/cross.sh), then the
+# end-to-end tests (tests/e2e/run.py).  The output of every test is shown as
 # it runs; the very last line is "N passed, N failed" over all suites.
 # Exit status 1 when anything failed (a crashed unit binary counts as one
 # failure more than cmocka reported).
@@ -30,7 +31,8 @@ count() {
 
 echo "== unit tests"
 nbins=0
-for t in "$BUILD"/tests/*; do
+# build/tests32: the portable code's tests again as i386 binaries.
+for t in "$BUILD"/tests/* "$BUILD"/tests32/*; do
 	[ -f "$t" ] && [ -x "$t" ] || continue
 	nbins=$((nbins + 1))
 	echo "-- $t"
@@ -113,6 +115,9 @@ suite() {
 		failed=$((failed + 1))
 	fi
 }
+
+# The portable code freestanding for i386, Cortex-M3 and Cortex-A7.
+suite "freestanding builds" bash scripts/cross.sh
 
 # shellcheck disable=SC2086
 suite "end-to-end tests (QEMU)" "$PYTHON" -u tests/e2e/run.py ${E2E_ARGS:-}

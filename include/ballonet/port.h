@@ -29,6 +29,18 @@
  * Context.  "Worker context" is the OS's one worker described above:
  * it may take the OS's own locks but must not sleep, so no hook may
  * block.  "Any context" includes interrupt handlers.
+ *
+ * 32-bit ports.  bn_paddr_t and frame numbers are 64 bits on every CPU, so
+ * an OS with PAE or LPAE hands out pages above 4 GiB as they are: the
+ * portable code never dereferences a pa; bn_port_page_zero() and
+ * bn_port_page_fill() map the page if it lies outside the kernel's own
+ * mapping.  virtio-balloon carries 32-bit frame numbers: viomb refuses
+ * frames at or above 16 TiB, as the legacy transports do for their rings.
+ * xen/ speaks the hypercall layouts of x86-64 and Arm (32- and 64-bit
+ * alike: 64-bit guest handles and xen_pfn_t), not those of 32-bit x86
+ * guests.  64-bit arithmetic calls the compiler's runtime (libgcc's
+ * __udivdi3 or __aeabi_uldivmod, __popcountdi2, __ctzdi2): link it.
+ * `make cross` builds it all for i386, Cortex-M3 and Cortex-A7.
  */
 #ifndef BALLONET_PORT_H
 #define BALLONET_PORT_H
