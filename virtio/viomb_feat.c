@@ -89,8 +89,8 @@ stats_post(struct viomb_softc *sc)
 	n = bn_port_mem_stats(sc->vdev->os, st, BN_MEMSTAT_MAX);
 	stats_update(sc, st, n > BN_MEMSTAT_MAX ? BN_MEMSTAT_MAX : n);
 	for (i = 0; i < sc->nstats; i++)
-		stat_put(sc->statbuf + VIOMB_STAT_BYTES * i, sc->stat_tag[i],
-		    sc->stat_val[i]);
+		stat_put(sc->statbuf + (size_t)VIOMB_STAT_BYTES * i,
+		    sc->stat_tag[i], sc->stat_val[i]);
 	error = virtq_add(&sc->statsq, sc->statbuf_pa,
 	    sc->nstats * VIOMB_STAT_BYTES, sc);
 	if (error == BN_OK) {

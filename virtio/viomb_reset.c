@@ -28,7 +28,7 @@
 #include "virtqueue.h"
 
 #define VIOMB_ACK_RESET_S	60	/* unacknowledged this long: reset */
-#define VIOMB_ACK_RESET_MS	(VIOMB_ACK_RESET_S * 1000)
+#define VIOMB_ACK_RESET_MS	((uint64_t)VIOMB_ACK_RESET_S * 1000)
 #define STR(x)			#x
 #define SECONDS(x)		STR(x) " s"
 #define ACK_RESET_TEXT		SECONDS(VIOMB_ACK_RESET_S)
