@@ -122,6 +122,8 @@ arg_unsigned(va_list *ap, enum len len)
 		return va_arg(*ap, unsigned long);
 	case LEN_LLONG:
 		return va_arg(*ap, unsigned long long);
+	/* size_t and uintmax_t: one type on LP64 hosts, two on 32-bit ports. */
+	/* NOLINTNEXTLINE(bugprone-branch-clone) */
 	case LEN_SIZE:
 		return va_arg(*ap, size_t);
 	case LEN_MAX:
@@ -153,6 +155,8 @@ arg_signed(va_list *ap, enum len len)
 		if (sizeof(size_t) == 4)
 			return (int32_t)va_arg(*ap, size_t);
 		return (int64_t)va_arg(*ap, size_t);
+	/* intmax_t and ptrdiff_t: one type on LP64 hosts, two on i386. */
+	/* NOLINTNEXTLINE(bugprone-branch-clone) */
 	case LEN_MAX:
 		return va_arg(*ap, intmax_t);
 	case LEN_PTRDIFF:

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Run every test suite: the cmocka unit tests in build/tests/ (and the
 # 32-bit ones in build/tests32/), the fuzz targets in build/fuzz/ on their
-# corpora, the freestanding cross builds (scripts/cross.sh), then the
+# corpora, the freestanding cross builds (scripts/cross.sh), clang-tidy
+# (scripts/tidy.sh), then the
 # end-to-end tests (tests/e2e/run.py).  The output of every test is shown as
 # it runs; the very last line is "N passed, N failed" over all suites.
 # Exit status 1 when anything failed (a crashed unit binary counts as one
@@ -118,6 +119,8 @@ suite() {
 
 # The portable code freestanding for i386, Cortex-M3 and Cortex-A7.
 suite "freestanding builds" bash scripts/cross.sh
+# clang-tidy's bugprone and readability checks (.clang-tidy).
+suite "clang-tidy over the portable code" bash scripts/tidy.sh
 
 # shellcheck disable=SC2086
 suite "end-to-end tests (QEMU)" "$PYTHON" -u tests/e2e/run.py ${E2E_ARGS:-}

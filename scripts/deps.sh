@@ -3,14 +3,14 @@
 set -e
 PKGS="gcc make binutils python3 qemu-system-x86 libcmocka-dev libjansson-dev pkg-config mandoc
       libconfig-dev libsystemd-dev libmicrohttpd-dev
-      clang libclang-rt-14-dev
+      clang libclang-rt-14-dev clang-tidy
       gcc-multilib gcc-arm-none-eabi libcmocka-dev:i386"
 # libvirt: ballonet --connect, ballonetd --connect, scripts/libvirt.sh
 PKGS="$PKGS libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients libvirt-dev
       libxml2-dev"
-# clang and libFuzzer: make fuzz, make check.  gcc-multilib and
-# gcc-arm-none-eabi: the freestanding i386 and Arm builds; the 32-bit unit
-# tests link libcmocka-dev:i386, so dpkg must know that architecture.
+# clang and libFuzzer: make fuzz, make check; clang-tidy: scripts/tidy.sh;
+# gcc-multilib and gcc-arm-none-eabi: the freestanding i386 and Arm builds.
+# The 32-bit unit tests link libcmocka-dev:i386: dpkg must know i386.
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 if ! dpkg --print-foreign-architectures | grep -qx i386; then
