@@ -44,7 +44,8 @@
 #define RESP_STATE	8
 #define QUEUE_SIZE	2	/* one request: two descriptors */
 
-static void viomem_log(struct viomem_softc *, int, const char *, ...)
+static void viomem_log(struct viomem_softc *sc, int level, const char *fmt,
+    ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
@@ -131,7 +132,7 @@ viomem_geometry(struct viomem_softc *sc, const struct viomem_config *cfg)
 	if (size / bs > cfg->block_map_bytes * 8) {
 		viomem_log(sc, BN_LOG_ERR, "region of %llu blocks, room for "
 		    "%llu", (unsigned long long)(size / bs),
-		    (unsigned long long)(cfg->block_map_bytes * 8));
+		    (unsigned long long)cfg->block_map_bytes * 8);
 		return BN_ENODEV;
 	}
 	sc->block_size = bs;
@@ -493,7 +494,7 @@ viomem_next(struct viomem_softc *sc, uint64_t now)
 	}
 }
 
-static const char *req_name(uint16_t);
+static const char *req_name(uint16_t type);
 
 /* Give the OS back blocks offlined for an unplug that did not happen. */
 static void

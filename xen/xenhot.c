@@ -25,7 +25,8 @@
 
 #define XH_BLOCK_BYTES	((uint64_t)XH_BLOCK_PAGES * BN_PAGE_SIZE)
 
-static void xh_log(struct xenballoon_softc *, int, const char *, ...)
+static void xh_log(struct xenballoon_softc *sc, int level, const char *fmt,
+    ...)
     __attribute__((format(printf, 3, 4)));
 
 static void
