@@ -87,21 +87,10 @@ def linux_initrd(tmp):
     subprocess.run(["gcc", "-std=c11", "-O2", "-static", "-Wall", "-Wextra",
                     "-Werror", "-o", os.path.join(root, "bin", "wave-linux"),
                     os.path.join(HERE, "policy", "wave-linux.c")], check=True)
-    with open(os.path.join(root, "init"), "w") as f:
-        f.write("#!/bin/busybox sh\n"
-                "/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin "
-                "/usr/sbin\n"
-                "/bin/busybox mount -t proc proc /proc\n"
-                "/bin/busybox mount -t sysfs sysfs /sys\n"
-                "/bin/busybox mount -t devtmpfs devtmpfs /dev\n"
-                "/bin/busybox --install -s\n"
-                "for m in %s; do insmod /lib/modules/$m.ko; done\n"
-                "echo 'wave-linux: ready'\n"
-                # Restarted after an OOM kill; /proc/vmstat keeps count.
-                "while :; do /bin/wave-linux %s; done\n" %
-                (" ".join(bench_run.LINUX_MODULES),
-                 " ".join(str(v) for v in LINUX_WAVE)))
-    os.chmod(os.path.join(root, "init"), 0o755)
+    # Restarted after an OOM kill; /proc/vmstat keeps count.
+    bench_run.write_init(root, "wave-linux: ready",
+                         "while :; do /bin/wave-linux %s; done" %
+                         " ".join(str(v) for v in LINUX_WAVE))
     files = subprocess.run(["find", "."], cwd=root, capture_output=True,
                            check=True).stdout
     extra = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,

@@ -209,6 +209,22 @@ class Linux:
         return int(out[0]) + 2048
 
 
+def write_init(root, ready, then):
+    """ROOT/init: mount, load LINUX_MODULES, say READY, run THEN."""
+    with open(os.path.join(root, "init"), "w") as f:
+        f.write("#!/bin/busybox sh\n"
+                "/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin "
+                "/usr/sbin\n"
+                "/bin/busybox mount -t proc proc /proc\n"
+                "/bin/busybox mount -t sysfs sysfs /sys\n"
+                "/bin/busybox mount -t devtmpfs devtmpfs /dev\n"
+                "/bin/busybox --install -s\n"
+                "for m in %s; do insmod /lib/modules/$m.ko; done\n"
+                "echo '%s'\n"
+                "%s\n" % (" ".join(LINUX_MODULES), ready, then))
+    os.chmod(os.path.join(root, "init"), 0o755)
+
+
 def build_linux_initramfs():
     """Install the kernel, busybox and gnuplot if missing; the initramfs.
 
@@ -253,19 +269,7 @@ def build_linux_initramfs():
                 subprocess.run(unpack + [src], stdout=f, check=True)
             else:
                 shutil.copyfileobj(open(src, "rb"), f)
-    with open(os.path.join(root, "init"), "w") as f:
-        f.write("#!/bin/busybox sh\n"
-                "/bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin "
-                "/usr/sbin\n"
-                "/bin/busybox mount -t proc proc /proc\n"
-                "/bin/busybox mount -t sysfs sysfs /sys\n"
-                "/bin/busybox mount -t devtmpfs devtmpfs /dev\n"
-                "/bin/busybox --install -s\n"
-                "for m in %s; do insmod /lib/modules/$m.ko; done\n"
-                "echo '%s'\n"
-                "while :; do setsid cttyhack sh; done\n" %
-                (" ".join(LINUX_MODULES), LINUX_READY))
-    os.chmod(os.path.join(root, "init"), 0o755)
+    write_init(root, LINUX_READY, "while :; do setsid cttyhack sh; done")
     files = subprocess.run(["find", "."], cwd=root, capture_output=True,
                            check=True).stdout
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root,
