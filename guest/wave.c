@@ -12,6 +12,9 @@
  */
 #include <stdint.h>
 
+#include <ballonet/error.h>
+#include <ballonet/str.h>
+
 #include "clock.h"
 #include "console.h"
 #include "kern.h"
@@ -164,19 +167,15 @@ wave_status(void)
 	    (unsigned long long)wave.wait_ms, median_reaction());
 }
 
+/* Whole seconds, at most a million (11 days). */
 static int
 parse_seconds(const char *s, uint64_t *ms)
 {
-	uint64_t v = 0;
+	const char *end;
+	uint64_t v;
 
-	if (*s < '0' || *s > '9')
-		return -1;
-	for (; *s >= '0' && *s <= '9'; s++) {
-		if (v > 1000000)
-			return -1;
-		v = v * 10 + (uint64_t)(*s - '0');
-	}
-	if (*s != '\0')
+	if (bn_parse_u64(s, &v, &end) != BN_OK || *end != '\0' ||
+	    v > 1000000)
 		return -1;
 	*ms = v * 1000;
 	return 0;
