@@ -439,7 +439,7 @@ def test_mem_sizes():
             assert out == ["mem: bad size '%s'" % bad], (bad, out)
         out = vm.shell.run("mem")
         assert re.match(r"mem: total \d+ pages, free \d+, held 0, "
-                        r"balloon 0$", out[-1]), out
+                        r"balloon 0, hotplugged 0, hot free 0$", out[-1]), out
 
 
 # --- (h) the balloon's interrupts are counted --------------------------
