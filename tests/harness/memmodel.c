@@ -209,6 +209,9 @@ answer(struct memmodel *mm, uint16_t type, bn_paddr_t addr, uint16_t nb)
 	bool want = type == VIRTIO_MEM_REQ_UNPLUG;
 
 	usable_blocks = mm->usable / mm->block_size;
+	/* A hostile configuration may claim more blocks than the model has. */
+	if (usable_blocks > mm->nblocks)
+		usable_blocks = mm->nblocks;
 	if (type == VIRTIO_MEM_REQ_UNPLUG_ALL) {
 		memset(mm->plugged, 0, mm->nblocks * sizeof(bool));
 		mm->plugged_size = 0;
