@@ -314,7 +314,7 @@ pmem_take(void)
 }
 
 static uint64_t hot_take(void);
-static bool hot_free(uint64_t pa);
+static bool hot_free(uint64_t pa, bool fill);
 
 /* The boot RAM first, then hot-plugged memory, then the OOM path. */
 uint64_t
@@ -406,8 +406,8 @@ pmem_set_poison(uint8_t byte)
 /*
  * Back into the allocator, filled with the poison when "fill"; false, and
  * a message, for a bad free.  A hot-plugged page goes back to its range
- * (hot_free(), unfilled) and is false too: reporting and idle zeroing
- * know only the boot RAM.
+ * (hot_free(), filled the same way) and is false too: reporting and idle
+ * zeroing know only the boot RAM.
  */
 static bool
 free_frame(uint64_t pa, bool fill)
@@ -415,7 +415,7 @@ free_frame(uint64_t pa, bool fill)
 	uint64_t pfn = pa >> PAGE_SHIFT;
 
 	if (pfn >= pmem.max_pfn && (pa & (PAGE_SIZE - 1)) == 0 &&
-	    hot_free(pa))
+	    hot_free(pa, fill))
 		return false;
 	if (pa == 0 || (pa & (PAGE_SIZE - 1)) != 0 || pfn >= pmem.max_pfn ||
 	    is_free(pfn)) {
@@ -612,9 +612,13 @@ hot_take(void)
 	return 0;
 }
 
-/* A hot page comes back; false when "pa" is in no range. */
+/*
+ * A hot page comes back, poisoned when "fill" as boot RAM is; false when
+ * "pa" is in no range.  Checked first: a page not present may be
+ * unplugged, and writing to it would fault.
+ */
 static bool
-hot_free(uint64_t pa)
+hot_free(uint64_t pa, bool fill)
 {
 	struct pmem_range *r = range_of(pa);
 	uint64_t i;
@@ -627,6 +631,8 @@ hot_free(uint64_t pa)
 		    (unsigned long long)pa);
 		return true;
 	}
+	if (fill && pmem.poison)
+		pmem_fill(pa, pmem.poison_val);
 	rset(r->map, i, true);
 	pmem.hot_free_pages++;
 	if (i / 64 < r->cursor)

@@ -27,14 +27,14 @@ QOM = "/machine/peripheral/vm0"
 
 @contextlib.contextmanager
 def guest(region="4G", maxmem="5G", lifetime=400, backend="memfd",
-          kernel=GUEST):
+          kernel=GUEST, append=None):
     extra = ["-object", "memory-backend-%s,id=vmem0,size=%s" %
              (backend, region),
              "-device",
              "virtio-mem-pci,id=vm0,memdev=vmem0,requested-size=0",
              "-device", "virtio-balloon-pci,id=balloon0"]
     with Vm(memory="1G", maxmem=maxmem, transport="none", extra=extra,
-            lifetime=lifetime, kernel=kernel) as vm:
+            lifetime=lifetime, kernel=kernel, append=append) as vm:
         vm.boot(timeout=TIMEOUT)
         yield vm
 
@@ -246,6 +246,29 @@ def test_debug_guest_audit():
         assert vm.shell.sysctl("vm.stats.hot_pages") == 0
         audits = [m for m in vm.shell.messages if "audit:" in m]
         assert not audits, audits
+
+
+def test_poison_hot_pages():
+    """poison=0xaa: a hot-plugged page freed holds the poison, as a page of
+    the boot RAM does.  The first touch takes every free page of the boot
+    RAM and then hot ones (never used: not poisoned); after a free, the
+    same touch gets the same pages back, every one of them poisoned."""
+    with guest(append="poison=0xaa") as vm:
+        request(vm, 1 * GiB)
+        wait_plugged(vm, 1 * GiB)
+        wait_until(lambda: vm.shell.sysctl("vm.stats.hot_free_pages") ==
+                   GiB // 4096, TIMEOUT, 0.2, "1 GiB of hot pages free")
+        free = vm.shell.sysctl("vm.stats.free_pages")
+        pages = free + 128 * MiB // 4096     # 128 MiB of them hot
+        run_ok(vm, "mem touch %dK" % (pages * 4),
+               "touched %d pages" % pages)
+        hot = GiB // 4096 - vm.shell.sysctl("vm.stats.hot_free_pages")
+        assert hot == 128 * MiB // 4096, hot
+        run_ok(vm, "mem free", "freed %d pages" % pages)
+        out = run_ok(vm, "mem touch %dK" % (pages * 4),
+                     "touched %d pages" % pages)
+        assert out[-1].endswith(", %d poisoned" % pages), out
+        run_ok(vm, "mem free", "freed %d pages" % pages)
 
 
 def test_region_cannot_be_mapped():
