@@ -62,12 +62,10 @@ machine_name(void)
 	return "?";
 }
 
-/* The pin may be shared with virtio-mem: acknowledge it too (hotplug.c). */
+/* The balloon's own ISR; virtio-mem has its handler (hotplug.c). */
 static int
 viomb_handler(void *arg)
 {
-	if (hotplug_intr())
-		guest.wakeup = 1;
 	if (!viomb_intr(arg))
 		return 0;
 	guest.wakeup = 1;
@@ -75,11 +73,10 @@ viomb_handler(void *arg)
 }
 
 static void
-establish(uint32_t gsi)
+establish(uint32_t gsi, const char *name, intr_fn_t fn, void *arg)
 {
-	if (intr_establish_gsi(gsi, true, "viomb0", viomb_handler,
-	    &viomb_sc) != 0)
-		kprintf("viomb0: cannot use gsi %u\n", gsi);
+	if (intr_establish_gsi(gsi, true, name, fn, arg) != 0)
+		kprintf("%s: cannot use gsi %u\n", name, gsi);
 }
 
 static int
@@ -130,24 +127,25 @@ match_balloon(const struct pcidev *pd, void *arg)
  * pc: the firmware wrote the PIIX-routed IRQ into the interrupt line and
  * ISA IRQs are GSIs one to one.  q35: in APIC mode the ICH9 sends PIRQ A-H
  * to GSIs 16-23, and which one depends on the slot: listen on all, and
- * intr.c keeps the first that turns out to be ours.
+ * intr.c keeps the first that turns out to be ours.  Devices share these
+ * pins, each with its own handler.  0: no INTx pin.
  */
-static void
-route_pci(const struct pcidev *pd)
+int
+autoconf_route_pci(const struct pcidev *pd, const char *name, intr_fn_t fn,
+    void *arg)
 {
 	uint32_t pin = pci_cfg_read(pd, PCI_INTR_PIN, 1);
 	uint32_t line = pci_cfg_read(pd, PCI_INTR_LINE, 1);
 	uint32_t i;
 
-	if (pin == 0) {
-		kprintf("viomb0: no INTx pin, polling only\n");
-		return;
-	}
+	if (pin == 0)
+		return 0;
 	if (strcmp(guest.machine, "q35") != 0 && line > 0 && line < 16)
-		establish(line);
+		establish(line, name, fn, arg);
 	if (strcmp(guest.machine, "pc") != 0)
 		for (i = 0; i < 8; i++)
-			establish(Q35_PIRQ_GSI + i);
+			establish(Q35_PIRQ_GSI + i, name, fn, arg);
+	return 1;
 }
 
 static bool
@@ -170,8 +168,9 @@ attach_pci(void)
 		    bn_strerror(error));
 		return true;
 	}
-	if (viomb_start() == 0)
-		route_pci(pd);
+	if (viomb_start() == 0 &&
+	    !autoconf_route_pci(pd, "viomb0", viomb_handler, &viomb_sc))
+		kprintf("viomb0: no INTx pin, polling only\n");
 	return true;
 }
 
@@ -184,11 +183,13 @@ static void
 route_mmio(uint32_t idx, uint32_t ntransports)
 {
 	if (ntransports > 8 && ioapic_has_gsi(MICROVM_IOAPIC2_GSI)) {
-		establish(MICROVM_IOAPIC2_GSI + idx);
+		establish(MICROVM_IOAPIC2_GSI + idx, "viomb0", viomb_handler,
+		    &viomb_sc);
 		return;
 	}
-	establish(MICROVM_ACPI_GSI + idx);
-	establish(MICROVM_LEGACY_GSI + idx);
+	establish(MICROVM_ACPI_GSI + idx, "viomb0", viomb_handler, &viomb_sc);
+	establish(MICROVM_LEGACY_GSI + idx, "viomb0", viomb_handler,
+	    &viomb_sc);
 }
 
 static bool

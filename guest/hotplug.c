@@ -3,12 +3,10 @@
  * driver plugs blocks of its region and hands them to pmem as a
  * hot-plugged range; it unplugs only blocks pmem gives up whole.
  *
- * Interrupts: this guest's interrupt code has one handler per pin, and the
- * balloon listens on every pin q35 may use, masking the others once it
- * knows its own; so the balloon's handler acknowledges this device too
- * (hotplug_intr()), and the main loop reads the device's ISR byte on each
- * pass (at least every clock tick, 10 ms): a change of requested_size or
- * an answer is seen within a tick even when its pin is masked.
+ * Interrupts: the device has its own handler on its INTx pin, which it
+ * may share with the balloon (intr.c runs every handler of a pin, each
+ * reads its own ISR).  The main loop reads the ISR itself only when the
+ * device has no pin: an interrupt is then never coming.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,6 +34,7 @@ static struct virtio_dev vdev;
 static struct pcidev pd;
 static uint64_t block_map[BLOCK_MAP_WORDS];
 static uint64_t next_run;
+static bool no_intx;		/* no INTx pin: read the ISR on each pass */
 
 static int
 os_add_range(void *arg, bn_paddr_t base, uint64_t size)
@@ -63,6 +62,16 @@ static const struct viomem_os_ops os_ops = {
 	.online = os_online,
 	.offline = os_offline,
 };
+
+/* A change of requested_size, or a request answered. */
+static int
+viomem_handler(void *arg)
+{
+	if (!viomem_intr(arg))
+		return 0;
+	guest.wakeup = 1;
+	return 1;
+}
 
 static int
 match_mem(const struct pcidev *p, void *arg)
@@ -100,6 +109,9 @@ hotplug_attach(void)
 		return;
 	}
 	hotplug_sc = &sc;
+	no_intx = !autoconf_route_pci(&pd, "viomem0", viomem_handler, &sc);
+	if (no_intx)
+		kprintf("viomem0: no INTx pin, polling only\n");
 	kprintf("viomem0 at pci %02x:%02x.%x: region %llu MiB at 0x%llx, "
 	    "block %llu KiB\n", pd.bus, pd.dev, pd.fn,
 	    (unsigned long long)(sc.region_size >> 20),
@@ -112,13 +124,8 @@ hotplug_run(uint64_t now, int woken)
 {
 	if (hotplug_sc == NULL)
 		return;
-	(void)viomem_intr(&sc);		/* the ISR, as if it had interrupted */
+	if (no_intx)
+		(void)viomem_intr(&sc);	/* as if it had interrupted */
 	if (woken || sc.pending != 0 || now >= next_run)
 		next_run = now + viomem_run(&sc);
-}
-
-int
-hotplug_intr(void)
-{
-	return hotplug_sc != NULL && viomem_intr(hotplug_sc);
 }

@@ -15,7 +15,5 @@ extern struct viomem_softc *hotplug_sc;	/* NULL: no device attached */
 void	 hotplug_attach(void);
 /* The worker: run the driver when woken or due. */
 void	 hotplug_run(uint64_t now, int woken);
-/* From a shared interrupt: acknowledge the device; 1 if it was ours. */
-int	 hotplug_intr(void);
 
 #endif /* GUEST_HOTPLUG_H */

@@ -1,7 +1,11 @@
 /*
- * Interrupt sources and their counters.
+ * Interrupt sources and their counters.  A source is one device's
+ * handler on one vector; PCI devices may share a level-triggered pin,
+ * each with its handler.
  */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <ballonet/fmt.h>
 
@@ -16,7 +20,29 @@
 static struct intrsrc srcs[INTR_MAX];
 static int nsrcs;
 
-/* The device spoke on "is": its other candidate pins are not its own. */
+/* Pin state of an IOAPIC GSI, shared by every source listening on it. */
+static struct {
+	bool		 masked;
+	uint32_t	 stray_run;	/* consecutive interrupts for nobody */
+} pins[VEC_GSI_MAX];
+
+/* Whether some source still listens on "gsi". */
+static bool
+pin_listened(int gsi)
+{
+	int i;
+
+	for (i = 0; i < nsrcs; i++)
+		if (srcs[i].gsi == gsi && !srcs[i].masked)
+			return true;
+	return false;
+}
+
+/*
+ * The device spoke on "is": its other candidate pins are not its own.
+ * Each stops listening there; a pin is masked only when no other
+ * device's source listens on it.
+ */
 static void
 mask_siblings(const struct intrsrc *is)
 {
@@ -26,31 +52,63 @@ mask_siblings(const struct intrsrc *is)
 	for (i = 0; i < nsrcs; i++) {
 		o = &srcs[i];
 		if (o == is || o->arg != is->arg || o->fn != is->fn ||
-		    o->claimed || o->gsi < 0)
+		    o->claimed || o->gsi < 0 || o->masked)
 			continue;
-		ioapic_mask((uint32_t)o->gsi, true);
 		o->masked = true;
+		if (!pin_listened(o->gsi) && !pins[o->gsi].masked) {
+			ioapic_mask((uint32_t)o->gsi, true);
+			pins[o->gsi].masked = true;
+		}
 	}
+}
+
+/* One source's handler; true when the interrupt was its device's. */
+static bool
+intr_call(struct intrsrc *is)
+{
+	is->count++;
+	if (is->fn != NULL && !is->fn(is->arg)) {
+		is->stray++;
+		return false;
+	}
+	if (!is->claimed) {
+		is->claimed = true;
+		mask_siblings(is);
+	}
+	return true;
 }
 
 static void
 intr_dispatch(void *arg)
 {
-	struct intrsrc *is = arg;
+	intr_call(arg);
+}
 
-	is->count++;
-	if (is->fn == NULL || is->fn(is->arg)) {
-		is->stray_run = 0;
-		if (!is->claimed) {
-			is->claimed = true;
-			mask_siblings(is);
-		}
+/*
+ * A GSI, shared INTx: every source on the pin reads its own device's ISR
+ * (which also lowers that device's line), so all of them run, not only
+ * until the first says it was its own.  A pin that keeps firing for
+ * nobody is masked.
+ */
+static void
+gsi_dispatch(void *arg)
+{
+	int gsi = (int)(uintptr_t)arg, i;
+	bool ours = false;
+
+	for (i = 0; i < nsrcs; i++)
+		if (srcs[i].gsi == gsi && !srcs[i].masked)
+			ours |= intr_call(&srcs[i]);
+	if (ours) {
+		pins[gsi].stray_run = 0;
 		return;
 	}
-	is->stray++;
-	if (++is->stray_run >= STORM && is->gsi >= 0 && !is->masked) {
-		ioapic_mask((uint32_t)is->gsi, true);
-		is->masked = true;
+	if (++pins[gsi].stray_run >= STORM && !pins[gsi].masked) {
+		ioapic_mask((uint32_t)gsi, true);
+		pins[gsi].masked = true;
+		for (i = 0; i < nsrcs; i++)
+			if (srcs[i].gsi == gsi)
+				srcs[i].masked = true;
 	}
 }
 
@@ -81,26 +139,43 @@ intr_establish_local(uint8_t vec, const char *name, intr_fn_t fn, void *arg)
 	return 0;
 }
 
+/*
+ * Several devices may share a level pin (PCI INTx), each with its own
+ * handler; an edge pin (ISA) takes one source.  A pin masked because
+ * no one listened or for a storm is opened again for a new source: its
+ * device may be what was firing there.
+ */
 int
 intr_establish_gsi(uint32_t gsi, bool level, const char *name, intr_fn_t fn,
     void *arg)
 {
 	struct intrsrc *is;
+	bool shared = false;
 	uint8_t vec;
 	int i;
 
 	if (gsi >= VEC_GSI_MAX || !ioapic_has_gsi(gsi))
 		return -1;
 	vec = (uint8_t)(VEC_GSI_BASE + gsi);
-	for (i = 0; i < nsrcs; i++)
-		if (srcs[i].vec == vec)
-			return -1;	/* no sharing: one source per pin */
+	for (i = 0; i < nsrcs; i++) {
+		if (srcs[i].vec != vec)
+			continue;
+		if (!level || !srcs[i].level ||
+		    (srcs[i].fn == fn && srcs[i].arg == arg))
+			return -1;
+		shared = true;
+	}
 	if ((is = intr_new(vec, name, fn, arg)) == NULL)
 		return -1;
 	is->gsi = (int)gsi;
 	is->level = level;
-	trap_set_handler(vec, intr_dispatch, is);
-	ioapic_route(gsi, vec, level);
+	pins[gsi].stray_run = 0;
+	if (!shared) {
+		trap_set_handler(vec, gsi_dispatch, (void *)(uintptr_t)gsi);
+		ioapic_route(gsi, vec, level);
+	} else if (!pins[gsi].masked)
+		return 0;
+	pins[gsi].masked = false;
 	ioapic_mask(gsi, false);
 	return 0;
 }

@@ -1,9 +1,13 @@
 /*
  * Interrupt sources: who fired, how often, and whether it was for us.
  *
- * A handler returns 1 when the interrupt was its device's.  A level pin
- * that keeps firing for nobody is masked; once one of several candidate
- * pins of a device proves to be the right one, the others are masked.
+ * A handler returns 1 when the interrupt was its device's.  Several
+ * devices may share a level pin (PCI INTx): each registers its handler,
+ * every handler of the pin runs on each interrupt and reads its own
+ * device's ISR.  A pin that keeps firing for nobody is masked; once one
+ * of several candidate pins of a device proves to be the right one, its
+ * sources on the others stop listening, and a pin no source listens on
+ * any more is masked.
  */
 #ifndef GUEST_INTR_H
 #define GUEST_INTR_H
@@ -18,11 +22,10 @@ struct intrsrc {
 	int		 gsi;		/* -1: local APIC source */
 	uint8_t		 vec;
 	bool		 level;
-	bool		 masked;
+	bool		 masked;	/* no longer listens (see above) */
 	bool		 claimed;	/* some interrupt was the device's */
 	uint64_t	 count;		/* times it fired */
 	uint64_t	 stray;		/* fired, handler said not ours */
-	uint32_t	 stray_run;	/* consecutive strays */
 	intr_fn_t	 fn;
 	void		*arg;
 };

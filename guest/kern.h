@@ -13,6 +13,7 @@
  * Declared, not defined: what includes only this header reads the balloon
  * through balloon.h's functions and cannot reach into the engine.
  */
+struct pcidev;
 struct viomb_softc;
 struct virtio_dev;
 struct xenballoon_softc;
@@ -32,6 +33,9 @@ struct guest {
 extern struct guest guest;
 
 void	autoconf(void);
+/* Listen for PCI device "pd"'s INTx with "fn"; 0 if it has no pin. */
+int	autoconf_route_pci(const struct pcidev *pd, const char *name,
+	    int (*fn)(void *), void *arg);
 /* Debug builds: check the balloon's books against pmem (audit.c). */
 void	balloon_audit(const struct bn_balloon *b);
 void	port_init(void);

@@ -176,6 +176,38 @@ def test_unplug_in_use():
         assert cli_plugged(run, "hp") == 0
 
 
+def intr_lines(vm, name):
+    """`intr`'s lines of source NAME: (gsi, count, stray, masked)."""
+    rows = []
+    for line in vm.shell.run("intr"):
+        f = line.split()
+        if f and f[0] == name and f[1] == "gsi":
+            rows.append((int(f[2]), int(f[4]), int(f[5]), "masked" in f))
+    return rows
+
+
+def test_own_interrupt():
+    """virtio-mem has its own handler on its INTx pin (q35: one of PIRQ
+    A-H, perhaps the balloon's): it plugs and unplugs on its interrupts,
+    its other candidate pins stop listening, and the balloon keeps its
+    own."""
+    with guest() as vm:
+        request(vm, 256 * MiB)
+        wait_plugged(vm, 256 * MiB)
+        wait_until(lambda: vm.shell.sysctl("hw.balloon.hotplugged") ==
+                   256 * 1024, TIMEOUT, 0.2, "hotplugged == 256 MiB")
+        request(vm, 0)
+        wait_plugged(vm, 0)
+        vm.balloon(768 * MiB)
+        vm.wait_logical("768M", TIMEOUT)
+        mem = intr_lines(vm, "viomem0")
+        live = [r for r in mem if not r[3]]
+        assert len(mem) == 8 and len(live) == 1, mem
+        assert live[0][1] - live[0][2] > 0, mem     # some were its own
+        mb = [r for r in intr_lines(vm, "viomb0") if not r[3]]
+        assert len(mb) == 1 and mb[0][1] - mb[0][2] > 0, mb
+
+
 def test_set_without_virtio_mem():
     """Without --max-memory, above the RAM is refused as before."""
     with run_dir() as run:
