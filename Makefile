@@ -56,14 +56,14 @@ CLI_SRCS	:= $(wildcard host/*.c)
 # The CLI shares the engine's number parser (engine/str.c).
 CLI_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(CLI_SRCS) engine/str.c)
 
-# ballonetd (daemon/): the CLI's QMP client, run directory and sizes are
-# linked in, not copied.  The libvirt backend (with host/libvirt.c) is
-# built when its source is there, else backend_none.c makes --connect say
-# it is not built.
+# ballonetd (daemon/): the CLI's QMP client, logical size (memsize.c),
+# run directory and sizes are linked in, not copied.  The libvirt backend
+# (with host/libvirt.c) is built when its source is there, else
+# backend_none.c makes --connect say it is not built.
 DAEMON_LIBVIRT	:= $(if $(wildcard daemon/backend_libvirt.c),daemon/backend_libvirt.c host/libvirt.c,daemon/backend_none.c)
 DAEMON_SRCS	:= $(filter-out daemon/backend_libvirt.c daemon/backend_none.c, \
 		   $(wildcard daemon/*.c)) $(DAEMON_LIBVIRT) \
-		   host/qmp.c host/rundir.c host/size.c engine/str.c
+		   host/qmp.c host/memsize.c host/rundir.c host/size.c engine/str.c
 DAEMON_OBJS	:= $(patsubst %.c,$(BUILD)/host-obj/%.o,$(DAEMON_SRCS))
 DAEMON_LIBS	 = -ljansson -lconfig -lsystemd -lmicrohttpd -lpthread \
 		   $(if $(filter daemon/backend_libvirt.c,$(DAEMON_LIBVIRT)),$(or $(LIBVIRT_LIBS),-lvirt))
@@ -172,7 +172,7 @@ $(BUILD)/tests/test_tty: tests/unit/test_tty.c $(BUILD)/host-obj/host/tty.o
 # The verbs' option tables and the help printed from them.
 $(BUILD)/tests/test_opt: tests/unit/test_opt.c $(BUILD)/host-obj/host/opt.o \
     $(BUILD)/host-obj/host/cli.o $(BUILD)/host-obj/host/qmp.o \
-    $(BUILD)/host-obj/host/rundir.o
+    $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/rundir.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)

@@ -206,79 +206,21 @@ query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes)
 }
 
 int
-query_boot_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes)
+memsize_fail(const struct qmp *q, int status, const struct vm *vm,
+    const struct memsize *m)
 {
-	json_t *ret;
-	int r;
-
-	r = vm_execute(q, vm, NULL, "query-memory-size-summary", NULL, &ret);
-	if (r != EXIT_OK)
-		return r;
-	r = get_bytes(ret, "base-memory", bytes);
-	json_decref(ret);
-	if (r != 0)
-		return fail(EXIT_QEMU, "%s: query-memory-size-summary has no "
-		    "base-memory", vm_label(vm));
-	return EXIT_OK;
-}
-
-/* One entry of query-memory-devices of type virtio-mem into M. */
-static int
-vmem_of(json_t *dev, struct vmem *m)
-{
-	json_t *data = json_object_get(dev, "data");
-	const char *id = json_string_value(json_object_get(data, "id"));
-
-	if (get_bytes(data, "size", &m->plugged) != 0 ||
-	    get_bytes(data, "requested-size", &m->requested) != 0 ||
-	    get_bytes(data, "max-size", &m->max) != 0 ||
-	    get_bytes(data, "block-size", &m->block) != 0 || m->block == 0)
-		return -1;
-	snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : "");
-	m->found = true;
-	return 0;
+	if (status == MEMSIZE_EREPLY)
+		return fail(EXIT_QEMU, "%s: %s: %s", vm_label(vm), m->what,
+		    m->err);
+	return qmp_fail(q, status, vm, m->what);
 }
 
 int
-query_vmem(struct qmp *q, const struct vm *vm, struct vmem *m)
+query_memsize(struct qmp *q, const struct vm *vm, struct memsize *m)
 {
-	json_t *ret, *dev;
-	size_t i;
-	int r;
+	int r = memsize_query(q, m, QMP_TIMEOUT_MS);
 
-	memset(m, 0, sizeof(*m));
-	r = vm_execute(q, vm, NULL, "query-memory-devices", NULL, &ret);
-	if (r != EXIT_OK)
-		return r;
-	json_array_foreach(ret, i, dev) {
-		const char *type = json_string_value(json_object_get(dev,
-		    "type"));
-		if (type == NULL || strcmp(type, "virtio-mem") != 0)
-			continue;
-		r = vmem_of(dev, m);
-		break;
-	}
-	json_decref(ret);
-	if (r != 0)
-		return fail(EXIT_QEMU, "%s: query-memory-devices: a virtio-mem "
-		    "device without size, requested-size, max-size or "
-		    "block-size", vm_label(vm));
-	return EXIT_OK;
-}
-
-int
-vmem_request(struct qmp *q, const struct vm *vm, const struct vmem *m,
-    uint64_t bytes)
-{
-	char path[96];
-
-	if (m->id[0] == '\0')
-		return fail(EXIT_QEMU, "%s: its virtio-mem device has no id; "
-		    "give it one (-device virtio-mem-pci,id=...)", vm_label(vm));
-	snprintf(path, sizeof(path), "/machine/peripheral/%s", m->id);
-	return vm_execute(q, vm, "the virtio-mem request", "qom-set",
-	    json_pack("{s:s, s:s, s:I}", "path", path, "property",
-	    "requested-size", "value", (json_int_t)bytes), NULL);
+	return r == QMP_OK ? EXIT_OK : memsize_fail(q, r, vm, m);
 }
 
 int

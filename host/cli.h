@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "memsize.h"
 #include "opt.h"
 #include "qmp.h"
 #include "rundir.h"
@@ -126,25 +127,15 @@ int vm_await_event(struct qmp *q, const struct vm *vm, int ms,
 int query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes);
 int query_actual(struct qmp *q, const struct vm *vm, uint64_t *bytes);
 
-/* The RAM QEMU booted with (query-memory-size-summary's base-memory). */
-int query_boot_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes);
+/*
+ * The VM's sizes: boot RAM, the balloon's actual, virtio-mem (memsize.h).
+ * Reports failures; returns an exit code.
+ */
+int query_memsize(struct qmp *q, const struct vm *vm, struct memsize *m);
 
-/* A virtio-mem device (query-memory-devices), the first one QEMU lists. */
-struct vmem {
-	bool		found;
-	char		id[64];		/* its qdev id: QOM /machine/peripheral/ID */
-	uint64_t	plugged;	/* bytes plugged by the guest */
-	uint64_t	requested;	/* bytes asked for (requested-size) */
-	uint64_t	max;		/* bytes of its region (max-size) */
-	uint64_t	block;		/* block-size, bytes */
-};
-
-/* Fill M (found false if VM has no virtio-mem).  Returns an exit code. */
-int query_vmem(struct qmp *q, const struct vm *vm, struct vmem *m);
-
-/* qom-set M's requested-size to BYTES.  Returns an exit code. */
-int vmem_request(struct qmp *q, const struct vm *vm, const struct vmem *m,
-    uint64_t bytes);
+/* Report memsize_*()'s failure STATUS on VM; returns the exit code. */
+int memsize_fail(const struct qmp *q, int status, const struct vm *vm,
+    const struct memsize *m);
 
 /*
  * The accelerator QEMU runs VM under, from query-kvm: "kvm" if KVM is

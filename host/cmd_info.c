@@ -12,7 +12,7 @@ struct info {
 	pid_t		pid;		/* QEMU's pid, 0 if unknown */
 	uint64_t	ram;		/* bytes: boot RAM plus plugged */
 	uint64_t	boot;		/* bytes of RAM QEMU booted with */
-	struct vmem	vmem;		/* virtio-mem, if found */
+	struct memsize	m;		/* boot, balloon, virtio-mem */
 	uint64_t	target;		/* last requested size, 0 if unknown */
 	uint64_t	actual;		/* logical size now, bytes */
 	uint64_t	ballooned;	/* bytes in the balloon */
@@ -83,8 +83,8 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 		    "balloon", (json_int_t)balloon_of(in),
 		    "rss", bytes_or_null(in->rss),
 		    "boot", (json_int_t)in->boot,
-		    "plugged", (json_int_t)in->vmem.plugged,
-		    "max", (json_int_t)(in->boot + in->vmem.max)));
+		    "plugged", (json_int_t)in->m.plugged,
+		    "max", (json_int_t)(memsize_max(&in->m))));
 		return;
 	}
 	printf("vm:       %s\n", vm_label(vm));
@@ -92,11 +92,11 @@ print_info(const struct vm *vm, const struct info *in, bool json)
 		printf("pid:      %ld\n", (long)in->pid);
 	printf("accel:    %s\n", in->accel);
 	printf("RAM:      %s\n", size_format(in->ram, b, sizeof(b)));
-	if (in->vmem.found) {
+	if (in->m.vmem) {
 		printf("boot:     %s\n", size_format(in->boot, b, sizeof(b)));
-		printf("plugged:  %s\n", size_format(in->vmem.plugged, b,
+		printf("plugged:  %s\n", size_format(in->m.plugged, b,
 		    sizeof(b)));
-		printf("max:      %s\n", size_format(in->boot + in->vmem.max, b,
+		printf("max:      %s\n", size_format(memsize_max(&in->m), b,
 		    sizeof(b)));
 	}
 	printf("target:   %s\n", in->target ?
@@ -130,14 +130,11 @@ cmd_info(const struct verb *verb, int argc, char **argv)
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
 	if ((r = query_ram(&q, &vm, &in.ram)) == EXIT_OK)
-		r = query_actual(&q, &vm, &in.actual);
-	if (r == EXIT_OK)
-		r = query_boot_ram(&q, &vm, &in.boot);
-	if (r == EXIT_OK)
-		r = query_vmem(&q, &vm, &in.vmem);
+		r = query_memsize(&q, &vm, &in.m);
 	/* One logical size: the balloon's plus what virtio-mem plugged. */
-	in.ballooned = in.boot > in.actual ? in.boot - in.actual : 0;
-	in.actual += in.vmem.plugged;
+	in.boot = in.m.boot;
+	in.ballooned = in.m.boot > in.m.actual ? in.m.boot - in.m.actual : 0;
+	in.actual = memsize_logical(&in.m);
 	if (r == EXIT_OK)
 		r = query_accel(&q, &vm, &in.accel);
 	/* Our own record first; else whoever listens on the socket. */

@@ -10,7 +10,6 @@
 #include "cli.h"
 #include "size.h"
 
-#define PAGE_SIZE	4096u	/* the unit of the balloon's num_pages */
 #define POLL_MS		500	/* query-balloon between (rate-limited) events */
 
 static const struct usage usage = {
@@ -32,7 +31,7 @@ static const struct usage usage = {
 uint64_t
 set_expected_actual(uint64_t ram, uint64_t size)
 {
-	return ram - (ram - size) / PAGE_SIZE * PAGE_SIZE;
+	return memsize_balloon_goal(ram, size);
 }
 
 /* Progress, in MiB with one decimal: exact sizes would jitter. */
@@ -60,24 +59,9 @@ set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long 
 	fflush(stdout);
 }
 
-/* The logical size: query-balloon's actual plus what virtio-mem plugged. */
-static int
-query_logical(struct qmp *q, const struct vm *vm, bool vmem, uint64_t *bytes)
-{
-	struct vmem m;
-	int r;
-
-	if ((r = query_actual(q, vm, bytes)) != EXIT_OK || !vmem)
-		return r;
-	if ((r = query_vmem(q, vm, &m)) == EXIT_OK)
-		*bytes += m.plugged;
-	return r;
-}
-
 /* Wait until the logical size is GOAL; show each change on the way. */
 static int
-wait_actual(struct qmp *q, const struct vm *vm, bool vmem, uint64_t goal,
-    int timeout_ms)
+wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
 {
 	long long start = qmp_now_ms(), deadline = start + timeout_ms;
 	bool tty = isatty(STDOUT_FILENO);
@@ -85,9 +69,11 @@ wait_actual(struct qmp *q, const struct vm *vm, bool vmem, uint64_t goal,
 	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
 
 	for (;;) {
-		int r = query_logical(q, vm, vmem, &actual);
+		struct memsize m;
+		int r = query_memsize(q, vm, &m);
 		if (r != EXIT_OK)
 			return r;
+		actual = memsize_logical(&m);
 		if (last == UINT64_MAX)
 			from = actual;
 		if (actual != last)
@@ -118,27 +104,15 @@ wait_actual(struct qmp *q, const struct vm *vm, bool vmem, uint64_t goal,
 	return EXIT_OK;
 }
 
-/*
- * Ask QEMU for SIZE: BALLOON for the balloon, HOT bytes of virtio-mem if
- * the VM has one; remember SIZE as the target of a VM we started.  The
- * balloon goes first when shrinking, virtio-mem when growing: the guest
- * never holds less than both sizes ask for.
- */
+/* Ask QEMU for plan P (memsize.h); remember SIZE for a VM we started. */
 static int
-request(struct qmp *q, struct vm *vm, const struct vmem *m, uint64_t size,
-    uint64_t balloon, uint64_t hot)
+request(struct qmp *q, struct vm *vm, struct memsize *m,
+    const struct memsize_plan *p, uint64_t size)
 {
-	int r = EXIT_OK;
+	int r = memsize_apply(q, m, p, QMP_TIMEOUT_MS);
 
-	if (m->found && hot >= m->requested)
-		r = vmem_request(q, vm, m, hot);
-	if (r == EXIT_OK)
-		r = vm_execute(q, vm, "the balloon command", "balloon",
-		    json_pack("{s:I}", "value", (json_int_t)balloon), NULL);
-	if (r == EXIT_OK && m->found && hot < m->requested)
-		r = vmem_request(q, vm, m, hot);
-	if (r != EXIT_OK)
-		return r;
+	if (r != QMP_OK)
+		return memsize_fail(q, r, vm, m);
 	if (vm->dir[0] != '\0') {
 		vm->target = size;
 		if (vm_save(vm) != 0)
@@ -160,11 +134,12 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 		    "after S seconds (default 60) and exit with status 5"),
 		OPT_END()
 	};
-	uint64_t size, ram, top, hot = 0;
 	char s1[SIZE_BUFLEN];
-	struct vmem m = { 0 };
+	struct memsize_plan p;
+	struct memsize m;
 	struct qmp q;
 	struct vm vm;
+	uint64_t size;
 
 	if ((r = parse_args(verb, &usage, opts, argc, argv)) != EXIT_OK)
 		return r < 0 ? EXIT_OK : r;
@@ -180,29 +155,25 @@ cmd_set(const struct verb *verb, int argc, char **argv)
 		    timeout_ms);
 	if ((r = vm_open(argv[optind], &vm, &q)) != EXIT_OK)
 		return r;
-	r = query_boot_ram(&q, &vm, &ram);
-	if (r == EXIT_OK)
-		r = query_vmem(&q, &vm, &m);
-	top = ram + m.max;
-	if (r == EXIT_OK && size > ram && !m.found)
+	r = query_memsize(&q, &vm, &m);
+	switch (r == EXIT_OK ? memsize_plan(&m, size, &p) : MEMSIZE_OK) {
+	case MEMSIZE_ABOVE_RAM:
 		r = fail(EXIT_RANGE, "%s: %s is above the VM's RAM (%s); the "
 		    "balloon can only take memory away, give at most that (or "
 		    "start the VM with --max-memory)", vm_label(&vm),
-		    argv[optind + 1], size_format(ram, s1, sizeof(s1)));
-	if (r == EXIT_OK && size > ram) {
-		/* Whole blocks: what QEMU's requested-size takes. */
-		hot = (size - ram + m.block - 1) / m.block * m.block;
-		if (hot > m.max)
-			r = fail(EXIT_RANGE, "%s: %s is above what the VM can "
-			    "reach (%s: its RAM plus the virtio-mem region); "
-			    "give at most that", vm_label(&vm),
-			    argv[optind + 1], size_format(top, s1, sizeof(s1)));
+		    argv[optind + 1], size_format(m.boot, s1, sizeof(s1)));
+		break;
+	case MEMSIZE_ABOVE_MAX:
+		r = fail(EXIT_RANGE, "%s: %s is above what the VM can reach "
+		    "(%s: its RAM plus the virtio-mem region); give at most "
+		    "that", vm_label(&vm), argv[optind + 1],
+		    size_format(memsize_max(&m), s1, sizeof(s1)));
+		break;
 	}
 	if (r == EXIT_OK)
-		r = request(&q, &vm, &m, size, size > ram ? ram : size, hot);
+		r = request(&q, &vm, &m, &p, size);
 	if (r == EXIT_OK && wait)
-		r = wait_actual(&q, &vm, m.found, size > ram ? ram + hot :
-		    set_expected_actual(ram, size), timeout_ms);
+		r = wait_actual(&q, &vm, p.goal, timeout_ms);
 	qmp_close(&q);
 	return r;
 }
