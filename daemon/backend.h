@@ -46,8 +46,11 @@ enum bk_status {
 /* One VM as list() sees it: cheap facts, no guest round trip. */
 struct bk_vm {
 	char		name[BK_NAME_MAX];	/* unique within the backend */
-	int64_t		memory;		/* RAM at start (the most a balloon
-					   can give back), bytes; -1 unknown */
+	int64_t		memory;		/* the most the VM can reach: RAM at
+					   start (the most a balloon can give
+					   back) plus any hot-pluggable
+					   region (QMP: virtio-mem), bytes;
+					   -1 unknown */
 };
 
 /*
@@ -55,9 +58,11 @@ struct bk_vm {
  * the guest's totals since it booted: the caller takes differences.
  */
 struct bk_sample {
-	int64_t		memory;		/* RAM at start, bytes */
-	int64_t		actual;		/* balloon actual: the logical size,
-					   RAM minus balloon, bytes */
+	int64_t		memory;		/* the most the VM can reach, as
+					   bk_vm's memory, bytes */
+	int64_t		actual;		/* the logical size: RAM minus
+					   balloon, plus memory hot-plugged,
+					   bytes */
 	int64_t		target;		/* last target set, bytes (-1 none
 					   known) */
 	int64_t		rss;		/* the VM process's resident set,
@@ -117,7 +122,10 @@ struct backend_ops {
 	int	(*sample)(struct backend *b, const char *name,
 		    struct bk_sample *s);
 
-	/* Ask NAME's balloon for a logical size of BYTES. */
+	/*
+	 * Ask NAME for a logical size of BYTES: its balloon, and above the
+	 * RAM at start its hot-plugged memory where the backend has it.
+	 */
 	int	(*set_target)(struct backend *b, const char *name,
 		    uint64_t bytes);
 

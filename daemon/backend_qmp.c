@@ -9,6 +9,12 @@
  * socket that socket.  Events arrive on the same connections; one epoll
  * descriptor covers them all.
  *
+ * Sizes are logical (host/memsize.c, as `ballonet set` and `info` have
+ * them): a VM with a virtio-mem device reaches its boot RAM plus the
+ * device's region, set_target() above the boot RAM plugs (requested-size,
+ * whole blocks) with the balloon empty and below it unplugs and
+ * balloons, and actual is the balloon's plus what is plugged.
+ *
  * A VM whose connection closes is gone.  A VM that cannot be connected
  * to (QEMU busy with another client, a socket that does not answer) is
  * left out of list() and tried again after RETRY_MS.
@@ -25,6 +31,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "memsize.h"
 #include "qmp.h"
 #include "rundir.h"
 
@@ -39,6 +46,10 @@ struct qvm {
 	pid_t		 pid;		/* QEMU's pid, 0 unknown */
 	struct qmp	 q;		/* q.fd -1 when not connected */
 	int64_t		 memory;	/* RAM, bytes; -1 unknown */
+	int64_t		 reach;		/* RAM plus virtio-mem region; -1
+					   unknown (not connected yet) */
+	int64_t		 balloon_actual; /* query-balloon's, bytes; -1 */
+	int64_t		 plugged;	/* virtio-mem's, bytes; 0 none */
 	int64_t		 target;	/* last target set, bytes; -1 none */
 	char		 balloon[256];	/* its QOM path, "" not yet found */
 	long long	 retry_at;	/* no connect before (qmp_now_ms) */
@@ -115,6 +126,31 @@ request_fail(struct bqmp *bq, struct qvm *v, int r, const char *what)
 	return status;
 }
 
+/* A memsize_*() failure R of V (host/memsize.h) as a BK_* status. */
+static int
+memsize_fail(struct bqmp *bq, struct qvm *v, int r, const struct memsize *m)
+{
+	if (r == MEMSIZE_EREPLY)
+		return bfail(bq, BK_EFAIL, "%s: %s: %s", v->name, m->what,
+		    m->err);
+	return request_fail(bq, v, r, m->what);
+}
+
+/* What M says of V's sizes, kept for list() and events. */
+static void
+take_sizes(struct qvm *v, const struct memsize *m, bool balloon)
+{
+	if (m->boot > 0 && m->boot <= INT64_MAX / 2)
+		v->memory = (int64_t)m->boot;
+	if (memsize_max(m) > 0 && memsize_max(m) <= INT64_MAX / 2)
+		v->reach = (int64_t)memsize_max(m);
+	v->plugged = m->vmem && m->plugged <= INT64_MAX / 2 ?
+	    (int64_t)m->plugged : 0;
+	if (balloon)
+		v->balloon_actual = m->actual <= INT64_MAX / 2 ?
+		    (int64_t)m->actual : -1;
+}
+
 static void
 free_vm(struct bqmp *bq, struct qvm *v)
 {
@@ -148,7 +184,7 @@ add(struct bqmp *bq, const char *name, const char *sock, bool ours)
 	snprintf(v->sock, sizeof(v->sock), "%s", sock);
 	v->ours = ours;
 	v->q.fd = -1;
-	v->memory = v->target = -1;
+	v->memory = v->reach = v->target = v->balloon_actual = -1;
 	bq->vms[bq->nvms++] = v;
 	return v;
 }
@@ -162,19 +198,14 @@ remove_at(struct bqmp *bq, size_t i)
 	bq->nvms--;
 }
 
-/* RAM from query-memory-size-summary, for sockets we did not start. */
+/* Boot RAM and virtio-mem: what V can reach.  Unknown on failure. */
 static void
-query_memory(struct qvm *v, int timeout_ms)
+query_reach(struct qvm *v, int timeout_ms)
 {
-	json_t *ret;
+	struct memsize m;
 
-	if (qmp_execute(&v->q, "query-memory-size-summary", NULL, &ret,
-	    timeout_ms) != QMP_OK)
-		return;
-	json_int_t m = json_integer_value(json_object_get(ret, "base-memory"));
-	if (m > 0)
-		v->memory = m;
-	json_decref(ret);
+	if (memsize_query_devices(&v->q, &m, timeout_ms) == QMP_OK)
+		take_sizes(v, &m, false);
 }
 
 /* Connect V unless it is connected or waits for its retry time. */
@@ -199,11 +230,9 @@ ensure_connected(struct bqmp *bq, struct qvm *v)
 		return false;
 	}
 	v->gone = false;
-	if (!v->ours) {
+	if (!v->ours)
 		v->pid = v->q.peer_pid;
-		if (v->memory < 0)
-			query_memory(v, bq->timeout_ms);
-	}
+	query_reach(v, bq->timeout_ms);
 	return true;
 }
 
@@ -237,8 +266,8 @@ scan_rundir(struct bqmp *bq)
 			continue;
 		v->vm = vm;
 		v->pid = vm.pid;
-		v->memory = vm.memory > 0 && vm.memory <= INT64_MAX ?
-		    (int64_t)vm.memory : -1;
+		if (v->memory < 0 && vm.memory > 0 && vm.memory <= INT64_MAX)
+			v->memory = (int64_t)vm.memory;
 		if (v->target < 0 && vm.target > 0 && vm.target <= INT64_MAX)
 			v->target = (int64_t)vm.target;
 		v->listed = true;
@@ -279,7 +308,7 @@ qmp_list(struct backend *b, struct bk_vm **vms, size_t *count)
 		if (!ensure_connected(bq, v))
 			continue;
 		snprintf((*vms)[n].name, sizeof((*vms)[n].name), "%s", v->name);
-		(*vms)[n].memory = v->memory;
+		(*vms)[n].memory = v->reach > 0 ? v->reach : v->memory;
 		n++;
 	}
 	*count = n;
@@ -429,6 +458,7 @@ static int
 qmp_sample(struct backend *b, const char *name, struct bk_sample *s)
 {
 	struct bqmp *bq = (struct bqmp *)b;
+	struct memsize m;
 	json_t *ret;
 	struct qvm *v;
 	int r;
@@ -436,12 +466,12 @@ qmp_sample(struct backend *b, const char *name, struct bk_sample *s)
 	memset(s, 0xff, sizeof(*s));	/* every field -1 */
 	if ((r = lookup(bq, name, &v)) != BK_OK)
 		return r;
-	r = qmp_execute(&v->q, "query-balloon", NULL, &ret, bq->timeout_ms);
-	if (r != QMP_OK)
-		return request_fail(bq, v, r, "query-balloon");
-	s->actual = value_of(json_object_get(ret, "actual"));
-	json_decref(ret);
-	s->memory = v->memory;
+	if ((r = memsize_query(&v->q, &m, bq->timeout_ms)) != QMP_OK)
+		return memsize_fail(bq, v, r, &m);
+	take_sizes(v, &m, true);
+	s->actual = memsize_logical(&m) <= INT64_MAX / 2 ?
+	    (int64_t)memsize_logical(&m) : -1;
+	s->memory = v->reach > 0 ? v->reach : v->memory;
 	s->target = v->target;
 	s->rss = rss_of(v->pid);
 	if ((r = find_balloon(bq, v)) != BK_OK)
@@ -455,23 +485,27 @@ qmp_sample(struct backend *b, const char *name, struct bk_sample *s)
 	return BK_OK;
 }
 
+/* The balloon below the boot RAM, virtio-mem above it (memsize.h). */
 static int
 qmp_set_target(struct backend *b, const char *name, uint64_t bytes)
 {
 	struct bqmp *bq = (struct bqmp *)b;
+	struct memsize_plan p;
+	struct memsize m;
 	struct qvm *v;
 	int r;
 
 	if ((r = lookup(bq, name, &v)) != BK_OK)
 		return r;
-	if (bytes == 0 || bytes > INT64_MAX ||
-	    (v->memory > 0 && bytes > (uint64_t)v->memory))
-		return bfail(bq, BK_ERANGE, "%s: target %llu B is out of range",
-		    name, (unsigned long long)bytes);
-	r = qmp_execute(&v->q, "balloon", json_pack("{s:I}", "value",
-	    (json_int_t)bytes), NULL, bq->timeout_ms);
-	if (r != QMP_OK)
-		return request_fail(bq, v, r, "balloon");
+	if ((r = memsize_query(&v->q, &m, bq->timeout_ms)) != QMP_OK)
+		return memsize_fail(bq, v, r, &m);
+	take_sizes(v, &m, true);
+	if (bytes > INT64_MAX || memsize_plan(&m, bytes, &p) != MEMSIZE_OK)
+		return bfail(bq, BK_ERANGE, "%s: target %llu B is out of range "
+		    "(at most %llu B)", name, (unsigned long long)bytes,
+		    (unsigned long long)memsize_max(&m));
+	if ((r = memsize_apply(&v->q, &m, &p, bq->timeout_ms)) != QMP_OK)
+		return memsize_fail(bq, v, r, &m);
 	v->target = (int64_t)bytes;
 	if (v->ours) {
 		/* `ballonet info` shows the last requested target. */
@@ -498,9 +532,23 @@ take_event(struct qvm *v, json_t *event, struct bk_event *ev)
 		return false;
 	snprintf(ev->name, sizeof(ev->name), "%s", v->name);
 	ev->actual = -1;
+	/* Either part of the logical size moved: report the sum. */
 	if (strcmp(kind, "BALLOON_CHANGE") == 0) {
+		v->balloon_actual = value_of(json_object_get(data, "actual"));
 		ev->kind = BK_EV_BALLOON;
-		ev->actual = value_of(json_object_get(data, "actual"));
+		ev->actual = v->balloon_actual < 0 ? -1 :
+		    v->balloon_actual + v->plugged;
+		return true;
+	}
+	if (strcmp(kind, "MEMORY_DEVICE_SIZE_CHANGE") == 0) {
+		int64_t size = value_of(json_object_get(data, "size"));
+		if (size < 0 || size > INT64_MAX / 2)
+			return false;
+		v->plugged = size;
+		if (v->balloon_actual < 0)
+			return false;
+		ev->kind = BK_EV_BALLOON;
+		ev->actual = v->balloon_actual + v->plugged;
 		return true;
 	}
 	if (strcmp(kind, "SHUTDOWN") == 0) {

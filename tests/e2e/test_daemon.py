@@ -407,6 +407,97 @@ def test_daemon_balances_three_guests():
         assert not mon.violations, mon.violations[:10]
 
 
+def vmem_plugged(sock):
+    """query-memory-devices: bytes virtio-mem has plugged."""
+    q = Qmp(sock)
+    try:
+        for dev in q.execute("query-memory-devices"):
+            if dev["type"] == "virtio-mem":
+                return dev["data"]["size"]
+    finally:
+        q.close()
+    raise AssertionError("no virtio-mem device")
+
+
+HP_BOOT = 512 * MiB
+HP_MAX = 2048 * MiB
+HP_PEAK = 900 * MiB
+
+
+@timeout(900)
+def test_daemon_grows_through_virtio_mem():
+    """A VM started with --max-memory 2G and 512 MiB of RAM: the daemon's
+    max for it is its RAM plus the virtio-mem region.  Its demand rises
+    above its boot size (wave's peak): the daemon plugs memory, the guest
+    gets it and holds the peak, and what the daemon reports as actual is
+    the logical size (balloon actual plus plugged).  When the demand falls
+    the daemon unplugs everything and balloons below the boot size."""
+    with run_dir() as run:
+        subprocess.run([BALLONET, "vm", "start", "hp", "--memory",
+                        "%dM" % (HP_BOOT // MiB), "--max-memory",
+                        "%dM" % (HP_MAX // MiB)], env=run.env, check=True,
+                       timeout=120)
+        watchdog(run.pid("hp"), run.path("hp"))
+        run.wait_ready("hp")
+        qmp = run.path("hp", "qmp.sock")    # the daemon holds watch.sock
+        config = os.path.join(run.dir, "ballonetd.conf")
+        with open(config, "w") as f:
+            f.write("""
+policy = "ours";
+budget = "3G";
+reserve = "256M";
+interval = 1.0;
+stats_period = 1;
+vms = ( { name = "hp"; min = "256M"; } );
+""")
+        d = Daemon(run, config)
+        shell = Shell(run.path("hp", "serial.sock"))
+        try:
+            wait_until(lambda: "hp" in d.vms() and
+                       d.vms()["hp"]["target"] is not None, TIMEOUT, 0.5,
+                       "hp managed")
+            v = d.vms()["hp"]
+            assert (v["memory"], v["max"]) == (HP_MAX, HP_MAX), v
+            # Idle, it gives memory back through the balloon.
+            wait_until(lambda: d.vms()["hp"]["target"] < HP_BOOT, TIMEOUT,
+                       0.5, "hp shrunk below its boot size")
+            assert vmem_plugged(qmp) == 0
+
+            # The demand rises above the boot size: held only if plugged.
+            shell.run("wave 3600 %dM 64M" % (HP_PEAK // MiB))
+            held = "held %d MiB" % (HP_PEAK // MiB)
+            wait_until(lambda: any(held in line for line in
+                                   shell.run("wave")), TIMEOUT * 2, 1,
+                       "the guest holds its peak")
+            plugged = vmem_plugged(qmp)
+            assert plugged > HP_PEAK - HP_BOOT, plugged
+            assert plugged % (2 * MiB) == 0, plugged
+            hot = shell.sysctl("hw.balloon.hotplugged") * 1024
+            assert hot > 0, hot
+            v = d.vms()["hp"]
+            assert HP_BOOT < v["target"] <= HP_MAX, v
+            assert v["actual"] > HP_PEAK, v     # logical: boot + plugged
+            log = d.log_text()
+            assert "hp: target" in log, log
+
+            # The demand falls: everything is unplugged, then ballooned.
+            shell.run("wave stop")
+            wait_until(lambda: vmem_plugged(qmp) == 0, TIMEOUT * 2, 0.5,
+                       "the daemon unplugs")
+            wait_until(lambda: d.vms()["hp"]["actual"] < HP_BOOT, TIMEOUT,
+                       0.5, "back below the boot size")
+            wait_until(lambda: shell.sysctl("hw.balloon.hotplugged") == 0,
+                       TIMEOUT, 0.5, "the guest's hotplugged at 0")
+            assert query_actual(qmp) < HP_BOOT
+        except BaseException:
+            d.kill()
+            print("ballonetd log:\n" + d.log_text())
+            raise
+        finally:
+            shell.close()
+        assert d.stop() == 0
+
+
 @timeout(120)
 def test_daemon_refuses_bad_configuration():
     with run_dir() as run:
