@@ -183,22 +183,24 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)
 
-# libvirt.c against libvirt's test:///default driver (in-process, real).
-$(BUILD)/tests/test_libvirt: tests/unit/test_libvirt.c \
-    $(BUILD)/host-obj/host/libvirt.o
+# libvirt.c against libvirt's test:///default driver (in-process, real);
+# it plans sizes with memsize.c (which speaks QMP too).
+LIBVIRT_OBJS	:= $(BUILD)/host-obj/host/libvirt.o \
+		   $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/qmp.o
+$(BUILD)/tests/test_libvirt: tests/unit/test_libvirt.c $(LIBVIRT_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka $(LIBVIRT_LIBS) \
-	    $(HOST_LDFLAGS)
+	    -ljansson $(HOST_LDFLAGS)
 
 $(BUILD)/host-obj/host/libvirt.o: HOST_CFLAGS += $(LIBVIRT_CFLAGS)
 
 # The daemon's libvirt backend, against the same test driver.
 $(BUILD)/tests/test_backend_libvirt: tests/unit/test_backend_libvirt.c \
     $(BUILD)/host-obj/daemon/backend_libvirt.o \
-    $(BUILD)/host-obj/daemon/backend.o $(BUILD)/host-obj/host/libvirt.o
+    $(BUILD)/host-obj/daemon/backend.o $(LIBVIRT_OBJS)
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Idaemon -Ihost -o $@ $^ -lcmocka \
-	    $(LIBVIRT_LIBS) $(HOST_LDFLAGS)
+	    $(LIBVIRT_LIBS) -ljansson $(HOST_LDFLAGS)
 
 $(POLICY_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(POLICY_OBJS)
 	@mkdir -p $(dir $@)

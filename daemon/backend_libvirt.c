@@ -18,9 +18,14 @@
 #include "backend.h"
 #include "libvirt.h"
 
+/* What the backend keeps of a domain between calls. */
 struct target {
 	char		name[BK_NAME_MAX];
+	bool		set;		/* bytes holds a size we set */
 	uint64_t	bytes;		/* the last size we set */
+	int64_t		plugged;	/* virtio-mem's, at the last sample:
+					   balloon events carry the
+					   balloon's half of the size */
 };
 
 struct lvb {
@@ -87,19 +92,32 @@ forget(struct lvb *b, const char *name)
 		*t = b->targets[--b->ntargets];
 }
 
-static int
-remember(struct lvb *b, const char *name, uint64_t bytes)
+/* NAME's record, made if new; NULL when out of memory. */
+static struct target *
+record(struct lvb *b, const char *name)
 {
 	struct target *t = find_target(b, name);
 
 	if (t == NULL) {
 		t = realloc(b->targets, (b->ntargets + 1) * sizeof(*t));
 		if (t == NULL)
-			return -1;
+			return NULL;
 		b->targets = t;
 		t = &b->targets[b->ntargets++];
+		memset(t, 0, sizeof(*t));
 		snprintf(t->name, sizeof(t->name), "%s", name);
 	}
+	return t;
+}
+
+static int
+remember(struct lvb *b, const char *name, uint64_t bytes)
+{
+	struct target *t = record(b, name);
+
+	if (t == NULL)
+		return -1;
+	t->set = true;
 	t->bytes = bytes;
 	return 0;
 }
@@ -191,11 +209,13 @@ lvb_sample(struct backend *base, const char *name, struct bk_sample *s)
 		return lvfail(b, r, name);
 	if (!info.balloon)
 		return bkerr(b, BK_ENOBALLOON, "the domain has no balloon device");
-	t = find_target(b, name);
+	if ((t = record(b, name)) != NULL)
+		t->plugged = info.vmem ? (int64_t)info.vmem_current : 0;
+	if (t != NULL && !t->set)
+		t = NULL;
 	*s = (struct bk_sample){
 		.memory = info.memory > INT64_MAX ? -1 : (int64_t)info.memory,
-		.actual = st.actual >= 0 ? st.actual :
-		    info.current > INT64_MAX ? -1 : (int64_t)info.current,
+		.actual = lv_logical(&info, &st),
 		.target = t != NULL ? (int64_t)t->bytes : -1,
 		.rss = st.rss,
 		.min_guarantee = info.min_guarantee,
@@ -263,9 +283,14 @@ lvb_events(struct backend *base, struct bk_event *ev, size_t max)
 		for (size_t i = 0; i < got; i++) {
 			struct bk_event *e = &ev[n];
 			switch (lev[i].kind) {
-			case LV_EV_BALLOON:
+			case LV_EV_BALLOON: {
+				struct target *t = find_target(b, lev[i].name);
 				e->kind = BK_EV_BALLOON;
+				if (t != NULL && t->plugged > 0 &&
+				    lev[i].actual >= 0)
+					lev[i].actual += t->plugged;
 				break;
+			}
 			case LV_EV_STOPPED:
 				e->kind = BK_EV_GONE;
 				forget(b, lev[i].name);

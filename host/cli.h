@@ -66,9 +66,6 @@ int lvcmd_info(const char *name, bool json);
 int lvcmd_stats(const char *name, int interval_ms, int timeout_ms, bool json);
 int lvcmd_watch(const char *name, long count, int timeout_ms, bool json);
 
-/* cmd_set.c: the actual QEMU reports once the guest reached SIZE. */
-uint64_t set_expected_actual(uint64_t ram, uint64_t size);
-
 /* cmd_set.c: one step of set --wait's progress (a bar on a terminal). */
 void set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal,
     long long ms);

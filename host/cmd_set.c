@@ -27,13 +27,6 @@ static const struct usage usage = {
 	    "SIZE goes to virDomainSetMemory.\n",
 };
 
-/* What query-balloon reports once the guest has done all it was asked. */
-uint64_t
-set_expected_actual(uint64_t ram, uint64_t size)
-{
-	return memsize_balloon_goal(ram, size);
-}
-
 /* Progress, in MiB with one decimal: exact sizes would jitter. */
 void
 set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long ms)

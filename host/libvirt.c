@@ -32,6 +32,7 @@
 #include <libxml/xpathInternals.h>
 
 #include "libvirt.h"
+#include "memsize.h"
 
 #define EVQ_MAX		256	/* queued events; more are dropped (LOST) */
 #define KEEPALIVE_COUNT	2	/* unanswered pings before libvirt closes */
@@ -690,6 +691,44 @@ xml_size(struct lv *lv, xmlNodePtr n, const char *what, int64_t *bytes)
 	return r;
 }
 
+#define VMEM_XPATH	"/domain/devices/memory[@model='virtio-mem']"
+
+/* The first virtio-mem device's sizes; none is no error. */
+static int
+parse_vmem(struct lv *lv, const char *name, xmlXPathContextPtr ctx,
+    struct lv_info *info)
+{
+	static const char *const parts[] = {
+		"size", "block", "requested", "current",
+	};
+	int64_t v[4];
+	char what[LV_NAME_MAX + 64];
+	int r;
+
+	info->boot = info->memory;
+	if (xpath_node(ctx, VMEM_XPATH) == NULL)
+		return LV_OK;
+	for (size_t i = 0; i < 4; i++) {
+		char path[128];
+		snprintf(path, sizeof(path), VMEM_XPATH "/target/%s", parts[i]);
+		snprintf(what, sizeof(what), "%s: virtio-mem <%s>", name,
+		    parts[i]);
+		if ((r = xml_size(lv, xpath_node(ctx, path), what, &v[i])) !=
+		    LV_OK)
+			return r;
+	}
+	/* <current> is there once the domain runs; a block is needed. */
+	if (v[0] <= 0 || v[1] <= 0 || (uint64_t)v[0] > info->memory)
+		return LV_OK;
+	info->vmem = true;
+	info->vmem_size = (uint64_t)v[0];
+	info->vmem_block = (uint64_t)v[1];
+	info->vmem_requested = v[2] > 0 ? (uint64_t)v[2] : 0;
+	info->vmem_current = v[3] > 0 ? (uint64_t)v[3] : 0;
+	info->boot = info->memory - info->vmem_size;
+	return LV_OK;
+}
+
 /* What the live XML of a domain says about its balloon and minimum. */
 static int
 parse_xml(struct lv *lv, const char *name, const char *xml,
@@ -727,6 +766,8 @@ parse_xml(struct lv *lv, const char *name, const char *xml,
 		    name, LV_METADATA_NS);
 	}
 	r = xml_size(lv, n, what, &info->min_guarantee);
+	if (r == LV_OK)
+		r = parse_vmem(lv, name, ctx, info);
 	xmlXPathFreeContext(ctx);
 	xmlFreeDoc(doc);
 	return r;
@@ -854,10 +895,93 @@ lv_stats(struct lv *lv, const char *name, struct lv_stats *st)
 	return LV_OK;
 }
 
+/*
+ * The live XML of NAME's virtio-mem device with <requested> set to BYTES,
+ * for virDomainUpdateDeviceFlags (libvirt finds the device by what the
+ * rest of it says).  NULL, with lv's error set, on failure.
+ */
+static char *
+vmem_xml(struct lv *lv, virDomainPtr dom, const char *name, uint64_t bytes)
+{
+	xmlDocPtr doc = NULL;
+	xmlXPathContextPtr ctx = NULL;
+	xmlBufferPtr buf = NULL;
+	xmlNodePtr n, req;
+	char *xml, *out = NULL, kib[32];
+
+	if ((xml = virDomainGetXMLDesc(dom, 0)) == NULL) {
+		lverr(lv, dom, name, "virDomainGetXMLDesc");
+		return NULL;
+	}
+	doc = xmlReadMemory(xml, (int)strlen(xml), "domain.xml", NULL,
+	    XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	free(xml);
+	if (doc != NULL)
+		ctx = xmlXPathNewContext(doc);
+	n = ctx != NULL ? xpath_node(ctx, VMEM_XPATH) : NULL;
+	req = ctx != NULL ? xpath_node(ctx, VMEM_XPATH "/target/requested") :
+	    NULL;
+	if (n == NULL || req == NULL || (buf = xmlBufferCreate()) == NULL) {
+		seterr(lv, LV_EREFUSED, "%s: no virtio-mem device with a "
+		    "<requested> size in libvirt's domain XML", name);
+		goto done;
+	}
+	snprintf(kib, sizeof(kib), "%" PRIu64, bytes / 1024);
+	xmlNodeSetContent(req, BAD_CAST kib);
+	xmlSetProp(req, BAD_CAST "unit", BAD_CAST "KiB");
+	if (xmlNodeDump(buf, doc, n, 0, 0) < 0 ||
+	    (out = strdup((const char *)xmlBufferContent(buf))) == NULL)
+		seterr(lv, LV_EREFUSED, "%s: cannot write the virtio-mem "
+		    "device's XML", name);
+done:
+	xmlBufferFree(buf);
+	xmlXPathFreeContext(ctx);
+	xmlFreeDoc(doc);
+	return out;
+}
+
+static int
+vmem_request(struct lv *lv, virDomainPtr dom, const char *name,
+    uint64_t bytes)
+{
+	char *xml = vmem_xml(lv, dom, name, bytes);
+	int r = LV_OK;
+
+	if (xml == NULL)
+		return LV_EREFUSED;
+	if (virDomainUpdateDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		r = lverr(lv, dom, name, "virDomainUpdateDeviceFlags");
+	free(xml);
+	return r;
+}
+
+int64_t
+lv_logical(const struct lv_info *info, const struct lv_stats *st)
+{
+	if (st->actual < 0)
+		return info->current > INT64_MAX ? -1 : (int64_t)info->current;
+	return st->actual + (int64_t)info->vmem_current;
+}
+
+/* INFO as host/memsize.c has a VM: boot RAM and the virtio-mem device. */
+void
+lv_memsize(const struct lv_info *info, struct memsize *m)
+{
+	memset(m, 0, sizeof(*m));
+	m->boot = info->boot;
+	m->vmem = info->vmem;
+	m->plugged = info->vmem_current;
+	m->requested = info->vmem_requested;
+	m->region = info->vmem_size;
+	m->block = info->vmem_block;
+}
+
 int
 lv_set(struct lv *lv, const char *name, uint64_t bytes)
 {
+	struct memsize_plan p;
 	struct lv_info info;
+	struct memsize m;
 	virDomainPtr dom;
 	int r;
 
@@ -870,15 +994,24 @@ lv_set(struct lv *lv, const char *name, uint64_t bytes)
 		    "device (<memballoon model='none'>)", name);
 		goto out;
 	}
-	if (bytes < 1024 || bytes > info.memory) {
+	lv_memsize(&info, &m);
+	if (bytes < 1024 || memsize_plan(&m, bytes, &p) != MEMSIZE_OK) {
 		r = seterr(lv, LV_ERANGE, "%s: %" PRIu64 " KiB is outside 1 KiB "
 		    "to the domain's memory (%" PRIu64 " KiB)", name,
 		    bytes / 1024, info.memory / 1024);
 		goto out;
 	}
-	if (virDomainSetMemoryFlags(dom, (unsigned long)(bytes / 1024),
-	    VIR_DOMAIN_AFFECT_LIVE) < 0)
+	/* virtio-mem first when growing, the balloon first when shrinking. */
+	if (m.vmem && p.hot > m.requested &&
+	    (r = vmem_request(lv, dom, name, p.hot)) != LV_OK)
+		goto out;
+	if (virDomainSetMemoryFlags(dom, (unsigned long)(p.balloon / 1024),
+	    VIR_DOMAIN_AFFECT_LIVE) < 0) {
 		r = lverr(lv, dom, name, "virDomainSetMemory");
+		goto out;
+	}
+	if (m.vmem && p.hot < m.requested)
+		r = vmem_request(lv, dom, name, p.hot);
 out:
 	virDomainFree(dom);
 	return r;

@@ -52,10 +52,19 @@ struct lv_info {
 	char		uuid[40];	/* canonical UUID string */
 	int		id;		/* libvirt's domain id, -1 inactive */
 	const char	*state;		/* "running", "paused", ... (static) */
-	uint64_t	memory;		/* maximum memory, bytes */
+	uint64_t	memory;		/* maximum memory, bytes: the boot RAM
+					   plus a virtio-mem region */
+	uint64_t	boot;		/* RAM at start (memory minus the
+					   virtio-mem region), bytes */
 	uint64_t	current;	/* current memory: libvirt's view of the
 					   logical size (follows balloon
 					   events), bytes */
+	/* A virtio-mem device (<memory model='virtio-mem'>), the first. */
+	bool		vmem;
+	uint64_t	vmem_size;	/* its region, bytes */
+	uint64_t	vmem_block;	/* block size, bytes */
+	uint64_t	vmem_requested;	/* <requested>, bytes */
+	uint64_t	vmem_current;	/* <current>: plugged, bytes */
 	bool		balloon;	/* has a balloon device */
 	int		stats_period;	/* <memballoon><stats period>, s; 0 off */
 	int64_t		min_guarantee;	/* <memtune><min_guarantee>, else our
@@ -123,8 +132,22 @@ int lv_info(struct lv *lv, const char *name, struct lv_info *info);
 /* virDomainMemoryStats of NAME. */
 int lv_stats(struct lv *lv, const char *name, struct lv_stats *st);
 
-/* Ask NAME's guest for a logical size of BYTES (virDomainSetMemory). */
+/*
+ * Ask NAME's guest for a logical size of BYTES: virDomainSetMemory, and
+ * with a virtio-mem device above the boot RAM its <requested> size
+ * (virDomainUpdateDeviceFlags), as host/memsize.c plans it.
+ */
 int lv_set(struct lv *lv, const char *name, uint64_t bytes);
+
+/*
+ * The logical size: the balloon's actual (ST) plus what virtio-mem has
+ * plugged (INFO); libvirt's current memory if the balloon said nothing.
+ */
+int64_t lv_logical(const struct lv_info *info, const struct lv_stats *st);
+
+/* INFO's boot RAM and virtio-mem device as host/memsize.c has them. */
+struct memsize;
+void lv_memsize(const struct lv_info *info, struct memsize *m);
 
 /* Have the guest report statistics every SECONDS (0: stop). */
 int lv_stats_period(struct lv *lv, const char *name, int seconds);

@@ -67,11 +67,13 @@ wait_actual(struct lv *lv, const char *name, uint64_t goal, int timeout_ms)
 	bool tty = isatty(STDOUT_FILENO);
 	uint64_t from = 0, last = UINT64_MAX;
 	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	struct lv_info info;
 	struct lv_stats st;
 	int r;
 
 	for (;;) {
-		if ((r = lv_stats(lv, name, &st)) != LV_OK) {
+		if ((r = lv_info(lv, name, &info)) != LV_OK ||
+		    (r = lv_stats(lv, name, &st)) != LV_OK) {
 			if (tty && last != UINT64_MAX)
 				putchar('\n');
 			if (r == LV_ENODOM && last != UINT64_MAX)
@@ -82,7 +84,7 @@ wait_actual(struct lv *lv, const char *name, uint64_t goal, int timeout_ms)
 		if (st.actual < 0)
 			return fail(EXIT_NOBALLOON, "%s: libvirt reports no balloon "
 			    "actual", name);
-		uint64_t actual = (uint64_t)st.actual;
+		uint64_t actual = (uint64_t)lv_logical(&info, &st);
 		if (last == UINT64_MAX)
 			from = actual;
 		if (actual != last)
@@ -117,7 +119,9 @@ int
 lvcmd_set(const char *name, const char *text, uint64_t size, bool wait,
     int timeout_ms)
 {
+	struct memsize_plan p;
 	struct lv_info info;
+	struct memsize m;
 	struct lv *lv;
 	char s1[SIZE_BUFLEN];
 	int r;
@@ -126,23 +130,33 @@ lvcmd_set(const char *name, const char *text, uint64_t size, bool wait,
 		return r;
 	if ((r = lv_info(lv, name, &info)) != LV_OK) {
 		r = lvfail(lv, r);
-	} else if (!info.balloon) {
+		goto out;
+	}
+	lv_memsize(&info, &m);
+	/* What libvirt passes on is KiB. */
+	r = memsize_plan(&m, size <= info.boot ? size / 1024 * 1024 : size,
+	    &p);
+	if (!info.balloon) {
 		r = fail(EXIT_NOBALLOON, "%s: the domain has no balloon device; "
 		    "give it <memballoon model='virtio'>", name);
-	} else if (size > info.memory) {
+	} else if (r == MEMSIZE_ABOVE_RAM) {
 		r = fail(EXIT_RANGE, "%s: %s is above the domain's memory (%s); "
 		    "the balloon can only take memory away, give at most that",
 		    name, text, size_format(info.memory, s1, sizeof(s1)));
+	} else if (r == MEMSIZE_ABOVE_MAX) {
+		r = fail(EXIT_RANGE, "%s: %s is above what the domain can "
+		    "reach (%s: its RAM plus the virtio-mem region); give at "
+		    "most that", name, text,
+		    size_format(info.memory, s1, sizeof(s1)));
 	} else if (size < 1024) {
 		r = fail(EXIT_RANGE, "%s: %s is below libvirt's unit of 1 KiB",
 		    name, text);
 	} else if ((r = lv_set(lv, name, size)) != LV_OK) {
 		r = lvfail(lv, r);
 	} else if (wait) {
-		uint64_t kib = size / 1024 * 1024;	/* what libvirt passes on */
-		r = wait_actual(lv, name, set_expected_actual(info.memory, kib),
-		    timeout_ms);
+		r = wait_actual(lv, name, p.goal, timeout_ms);
 	}
+out:
 	lv_close(lv);
 	return r;
 }
@@ -171,17 +185,20 @@ static void
 print_info(struct lv *lv, const struct lv_info *in, const struct lv_stats *st,
     bool json)
 {
-	int64_t actual = st->actual >= 0 ? st->actual : (int64_t)in->current;
-	int64_t balloon = (int64_t)in->memory > actual ?
-	    (int64_t)in->memory - actual : 0;
+	int64_t actual = lv_logical(in, st);
+	int64_t ballooned = st->actual >= 0 ? st->actual : actual;
+	int64_t balloon = (int64_t)in->boot > ballooned ?
+	    (int64_t)in->boot - ballooned : 0;
 
 	if (json) {
-		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:n, s:I, "
-		    "s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:i, s:o}",
+		json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o, s:I, s:I, "
+		    "s:I, s:n, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:i, "
+		    "s:o}",
 		    "name", in->name, "uri", lv_uri(lv), "uuid", in->uuid,
 		    "state", in->state,
 		    "id", in->id >= 0 ? json_integer(in->id) : json_null(),
-		    "ram", (json_int_t)in->memory, "target",
+		    "ram", (json_int_t)in->memory, "boot", (json_int_t)in->boot,
+		    "plugged", (json_int_t)in->vmem_current, "target",
 		    "actual", (json_int_t)actual, "balloon", (json_int_t)balloon,
 		    "rss", bytes_or_null(st->rss),
 		    "unused", bytes_or_null(st->unused),
@@ -198,6 +215,10 @@ print_info(struct lv *lv, const struct lv_info *in, const struct lv_stats *st,
 	printf("%-10s %s\n", "uri:", lv_uri(lv));
 	printf("%-10s %s\n", "state:", in->state);
 	print_size("RAM:", (int64_t)in->memory);
+	if (in->vmem) {
+		print_size("boot:", (int64_t)in->boot);
+		print_size("plugged:", (int64_t)in->vmem_current);
+	}
 	printf("%-10s -\n", "target:");
 	print_size("actual:", actual);
 	print_size("balloon:", balloon);

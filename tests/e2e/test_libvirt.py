@@ -36,9 +36,11 @@ EXIT_OK, EXIT_USAGE, EXIT_NOVM, EXIT_QEMU, EXIT_NOBALLOON, EXIT_TIMEOUT, \
 
 DOMAIN_XML = """<domain type='qemu'>
   <name>{name}</name>
+  {maxmemory}
   <memory unit='KiB'>{kib}</memory>
   <currentMemory unit='KiB'>{kib}</currentMemory>
   <vcpu>1</vcpu>
+  {numa}
   {metadata}
   <os>
     <type arch='x86_64' machine='q35'>hvm</type>
@@ -60,9 +62,24 @@ DOMAIN_XML = """<domain type='qemu'>
     <memballoon model='virtio' autodeflate='on'>
       <stats period='1'/>
     </memballoon>
+    {vmem}
   </devices>
 </domain>
 """
+
+# A virtio-mem device of REGION KiB: libvirt wants maxMemory and a NUMA
+# node for it.
+VMEM_MAXMEMORY = "<maxMemory slots='1' unit='KiB'>{max}</maxMemory>"
+VMEM_NUMA = ("<cpu><numa><cell id='0' cpus='0' memory='{kib}' unit='KiB'/>"
+             "</numa></cpu>")
+VMEM_DEVICE = """<memory model='virtio-mem'>
+      <target>
+        <size unit='KiB'>{region}</size>
+        <node>0</node>
+        <block unit='KiB'>2048</block>
+        <requested unit='KiB'>0</requested>
+      </target>
+    </memory>"""
 
 
 def timeout(seconds):
@@ -105,10 +122,11 @@ class Domain:
 
     count = 0
 
-    def __init__(self, memory=MEMORY, min_guarantee=None):
+    def __init__(self, memory=MEMORY, min_guarantee=None, region=0):
         Domain.count += 1
         self.name = "%s%d-%d" % (PREFIX, os.getpid(), Domain.count)
         self.memory = memory
+        self.region = region    # bytes of a virtio-mem device, 0 none
         self.min_guarantee = min_guarantee
         self.dir = None
         self.shell = None
@@ -135,9 +153,16 @@ class Domain:
                         (self.min_guarantee // 1024))
         xml = os.path.join(self.dir, "domain.xml")
         with open(xml, "w") as f:
-            f.write(DOMAIN_XML.format(name=self.name, kib=self.memory // 1024,
+            kib = self.memory // 1024
+            vmem = {"maxmemory": "", "numa": "", "vmem": ""}
+            if self.region:
+                region = self.region // 1024
+                vmem = {"maxmemory": VMEM_MAXMEMORY.format(max=kib + region),
+                        "numa": VMEM_NUMA.format(kib=kib),
+                        "vmem": VMEM_DEVICE.format(region=region)}
+            f.write(DOMAIN_XML.format(name=self.name, kib=kib,
                                       kernel=GUEST, serial=serial,
-                                      metadata=metadata))
+                                      metadata=metadata, **vmem))
         self.reaper = subprocess.Popen(
             ["sh", "-c", "while kill -0 %d 2>/dev/null; do sleep 2; done; "
              "virsh -q -c %s destroy %s >/dev/null 2>&1" %
@@ -292,6 +317,53 @@ def test_set_info_stats():
         one_line_error(err, EXIT_NOVM, rc, a.name, "no such domain")
     rc, _, err = ballonet("info", "no-such-domain", "--json")
     one_line_error(err, EXIT_NOVM, rc, "no-such-domain")
+
+
+def vmem_sizes(dom):
+    """QEMU's virtio-mem device behind libvirt: (requested, plugged)."""
+    out = virsh("qemu-monitor-command", dom.name,
+                '{"execute":"query-memory-devices"}')
+    for dev in json.loads(out)["return"]:
+        if dev["type"] == "virtio-mem":
+            return dev["data"]["requested-size"], dev["data"]["size"]
+    raise AssertionError("no virtio-mem device: %s" % out)
+
+
+@timeout(600)
+def test_set_through_virtio_mem():
+    """A domain with 512 MiB of RAM and a 1 GiB virtio-mem device: set
+    above the RAM plugs memory through libvirt (virDomainUpdateDeviceFlags
+    on the device's <requested>), the guest uses more than it booted
+    with, and info shows one logical size; back at or below the RAM all
+    is unplugged and the balloon does the rest."""
+    start_libvirtd()
+    reap_stale()
+    with Domain(region=1024 * MiB) as a:
+        i = info(a.name)
+        assert (i["ram"], i["boot"], i["plugged"]) == \
+            (MEMORY + 1024 * MiB, MEMORY, 0), i
+        out = ok("set", a.name, "1200M", "--wait", "--timeout", TIMEOUT)
+        assert "reached 1200 MiB" in out, out
+        assert vmem_sizes(a) == (688 * MiB, 688 * MiB)
+        assert a.actual() == MEMORY       # the balloon's part: empty
+        i = info(a.name)
+        assert (i["actual"], i["plugged"], i["balloon"]) == \
+            (1200 * MiB, 688 * MiB, 0), i
+        wait_until(lambda: a.shell.sysctl("hw.balloon.hotplugged") ==
+                   688 * 1024, TIMEOUT, 0.5, "hotplugged == 688 MiB")
+        out = a.shell.run("mem touch 1000M", timeout=TIMEOUT)
+        assert any("touched 256000 pages" in line for line in out), out
+        out = a.shell.run("mem free", timeout=TIMEOUT)
+        assert any("freed 256000 pages" in line for line in out), out
+        ok("set", a.name, "300M", "--wait", "--timeout", TIMEOUT)
+        assert vmem_sizes(a) == (0, 0)
+        assert a.actual() == 300 * MiB
+        i = info(a.name)
+        assert (i["actual"], i["plugged"], i["balloon"]) == \
+            (300 * MiB, 0, 212 * MiB), i
+        rc, _, err = ballonet("set", a.name, "1537M")
+        one_line_error(err, EXIT_RANGE, rc, "above what the domain can "
+                       "reach", "1536 MiB")
 
 
 @timeout(120)

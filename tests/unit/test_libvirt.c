@@ -180,6 +180,57 @@ min_guarantee_from_metadata(void **state)
 	lv_close(lv);
 }
 
+/* A domain with a virtio-mem device: its sizes, its reach, its range. */
+static void
+virtio_mem_sizes(void **state)
+{
+	static const char xml[] =
+	    "<domain type='test'><name>vmem</name>"
+	    "<maxMemory slots='1' unit='KiB'>1572864</maxMemory>"
+	    "<memory unit='KiB'>1572864</memory>"
+	    "<currentMemory unit='KiB'>524288</currentMemory>"
+	    "<vcpu>1</vcpu>"
+	    "<cpu><numa><cell id='0' cpus='0' memory='524288' unit='KiB'/>"
+	    "</numa></cpu>"
+	    "<os><type>hvm</type></os>"
+	    "<devices><memballoon model='virtio'/>"
+	    "<memory model='virtio-mem'><target>"
+	    "<size unit='KiB'>1048576</size><node>0</node>"
+	    "<block unit='KiB'>2048</block>"
+	    "<requested unit='KiB'>262144</requested>"
+	    "</target></memory></devices></domain>";
+	struct lv *lv = open_test();
+	virConnectPtr c = virConnectOpen(URI);
+	virDomainPtr dom;
+	struct lv_info info;
+	struct lv_stats st = { .actual = 512 * MiB };
+
+	(void)state;
+	assert_non_null(c);
+	assert_non_null(dom = virDomainCreateXML(c, xml, 0));
+	assert_int_equal(lv_info(lv, "vmem", &info), LV_OK);
+	assert_true(info.vmem);
+	assert_int_equal(info.memory, 1536 * MiB);
+	assert_int_equal(info.boot, 512 * MiB);
+	assert_int_equal(info.vmem_size, 1 * GiB);
+	assert_int_equal(info.vmem_block, 2 * MiB);
+	assert_int_equal(info.vmem_requested, 256 * MiB);
+	/* <current> is QEMU's (tests/e2e/test_libvirt.py): none here. */
+	assert_int_equal(info.vmem_current, 0);
+	info.vmem_current = 128 * MiB;
+	assert_int_equal(lv_logical(&info, &st), 640 * MiB);
+	assert_int_equal(lv_set(lv, "vmem", 1536 * MiB + 1024), LV_ERANGE);
+	/* Without the device: boot is all of it, nothing plugged. */
+	assert_int_equal(lv_info(lv, "test", &info), LV_OK);
+	assert_false(info.vmem);
+	assert_int_equal(info.boot, info.memory);
+	assert_int_equal(lv_logical(&info, &st), 512 * MiB);
+	virDomainDestroy(dom);
+	virDomainFree(dom);
+	virConnectClose(c);
+	lv_close(lv);
+}
+
 /* Wait up to 10 s for one event of KIND on "test". */
 static void
 expect_event(struct lv *lv, enum lv_event_kind kind)
@@ -228,6 +279,7 @@ main(void)
 		cmocka_unit_test(list_and_info),
 		cmocka_unit_test(set_and_stats),
 		cmocka_unit_test(min_guarantee_from_metadata),
+		cmocka_unit_test(virtio_mem_sizes),
 		cmocka_unit_test(events_and_stopped_domain),
 	};
 
