@@ -183,6 +183,13 @@ $(BUILD)/tests/test_qmp: tests/unit/test_qmp.c $(BUILD)/host-obj/host/qmp.o
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)
 
+# The logical size's plan, and its requests to a scripted QMP peer.
+$(BUILD)/tests/test_memsize: tests/unit/test_memsize.c \
+    $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/qmp.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
+	    $(HOST_LDFLAGS)
+
 # libvirt.c against libvirt's test:///default driver (in-process, real);
 # it plans sizes with memsize.c (which speaks QMP too).
 LIBVIRT_OBJS	:= $(BUILD)/host-obj/host/libvirt.o \
