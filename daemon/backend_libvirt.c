@@ -210,7 +210,8 @@ lvb_sample(struct backend *base, const char *name, struct bk_sample *s)
 	if (!info.balloon)
 		return bkerr(b, BK_ENOBALLOON, "the domain has no balloon device");
 	if ((t = record(b, name)) != NULL)
-		t->plugged = info.vmem ? (int64_t)info.vmem_current : 0;
+		t->plugged = info.vmem && info.vmem_current <= INT64_MAX ?
+		    (int64_t)info.vmem_current : 0;
 	if (t != NULL && !t->set)
 		t = NULL;
 	*s = (struct bk_sample){
@@ -287,7 +288,8 @@ lvb_events(struct backend *base, struct bk_event *ev, size_t max)
 				struct target *t = find_target(b, lev[i].name);
 				e->kind = BK_EV_BALLOON;
 				if (t != NULL && t->plugged > 0 &&
-				    lev[i].actual >= 0)
+				    lev[i].actual >= 0 &&
+				    lev[i].actual <= INT64_MAX - t->plugged)
 					lev[i].actual += t->plugged;
 				break;
 			}

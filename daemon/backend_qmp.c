@@ -535,6 +535,8 @@ take_event(struct qvm *v, json_t *event, struct bk_event *ev)
 	/* Either part of the logical size moved: report the sum. */
 	if (strcmp(kind, "BALLOON_CHANGE") == 0) {
 		v->balloon_actual = value_of(json_object_get(data, "actual"));
+		if (v->balloon_actual > INT64_MAX / 2)
+			v->balloon_actual = -1;	/* no sum overflows */
 		ev->kind = BK_EV_BALLOON;
 		ev->actual = v->balloon_actual < 0 ? -1 :
 		    v->balloon_actual + v->plugged;

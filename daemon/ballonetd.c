@@ -327,7 +327,7 @@ reconcile(struct daemon *d)
 			v = &d->vms[d->nvms++];
 			memset(v, 0, sizeof(*v));
 			snprintf(v->name, sizeof(v->name), "%s", list[i].name);
-			dlog("%s: found (RAM %lld MiB)", v->name,
+			dlog("%s: found (up to %lld MiB)", v->name,
 			    (long long)(list[i].memory / MIB));
 		}
 		v->present = true;

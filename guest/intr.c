@@ -167,8 +167,9 @@ intr_establish_gsi(uint32_t gsi, bool level, const char *name, intr_fn_t fn,
 	}
 	if ((is = intr_new(vec, name, fn, arg)) == NULL)
 		return -1;
-	is->gsi = (int)gsi;
 	is->level = level;
+	/* Last: from here gsi_dispatch() calls it (interrupts are on). */
+	__atomic_store_n(&is->gsi, (int)gsi, __ATOMIC_RELEASE);
 	pins[gsi].stray_run = 0;
 	if (!shared) {
 		trap_set_handler(vec, gsi_dispatch, (void *)(uintptr_t)gsi);

@@ -960,6 +960,8 @@ lv_logical(const struct lv_info *info, const struct lv_stats *st)
 {
 	if (st->actual < 0)
 		return info->current > INT64_MAX ? -1 : (int64_t)info->current;
+	if (info->vmem_current > (uint64_t)(INT64_MAX - st->actual))
+		return -1;
 	return st->actual + (int64_t)info->vmem_current;
 }
 

@@ -477,7 +477,14 @@ vms = ( { name = "hp"; min = "256M"; } );
             v = d.vms()["hp"]
             assert HP_BOOT < v["target"] <= HP_MAX, v
             assert v["actual"] > HP_PEAK, v     # logical: boot + plugged
+            top = subprocess.run([BALLONET, "top", "--json", "--socket",
+                                  d.sock], env=run.env, capture_output=True,
+                                 text=True, timeout=60)
+            assert top.returncode == 0, top.stderr
+            v = json.loads(top.stdout)["vms"][0]
+            assert v["actual"] > HP_PEAK and v["max"] == HP_MAX, v
             log = d.log_text()
+            assert "hp: found (up to 2048 MiB)" in log, log
             assert "hp: target" in log, log
 
             # The demand falls: everything is unplugged, then ballooned.
