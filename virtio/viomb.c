@@ -48,7 +48,7 @@ viomb_has(const struct viomb_softc *sc, int bit)
 }
 
 int
-viomb_vq_index(uint64_t features, enum viomb_vq vq)
+viomb_vq_index(uint64_t offered, enum viomb_vq vq)
 {
 	static const int feature[] = {
 		[VIOMB_VQ_STATS] = VIRTIO_BALLOON_F_STATS_VQ,
@@ -60,11 +60,11 @@ viomb_vq_index(uint64_t features, enum viomb_vq vq)
 	if (vq == VIOMB_VQ_INFLATE || vq == VIOMB_VQ_DEFLATE)
 		return (int)vq;
 	if (vq > VIOMB_VQ_REPORTING ||
-	    (features & (1ull << feature[vq])) == 0)
+	    (offered & (1ull << feature[vq])) == 0)
 		return -1;
 	index = 2;
 	for (i = VIOMB_VQ_STATS; i < (int)vq; i++) {
-		if ((features & (1ull << feature[i])) != 0)
+		if ((offered & (1ull << feature[i])) != 0)
 			index++;
 	}
 	return index;
@@ -119,6 +119,7 @@ viomb_negotiate(struct viomb_softc *sc, const struct viomb_config *cfg)
 		viomb_log(sc, BN_LOG_ERR, "device does not reset");
 		return error;
 	}
+	sc->offered = offered;
 	sc->features = virtio_accept(vdev, offered,
 	    viomb_wanted(sc, cfg, offered));
 	if (vdev->modern && (sc->features & (1ull << VIRTIO_F_VERSION_1)) == 0) {
@@ -137,7 +138,8 @@ viomb_queue(struct viomb_softc *sc, struct virtqueue *vq, enum viomb_vq which)
 	uint16_t index, max, size;
 	int error;
 
-	index = (uint16_t)viomb_vq_index(sc->features, which);
+	/* The device's numbering: a refused FREE_PAGE_HINT keeps its index. */
+	index = (uint16_t)viomb_vq_index(sc->offered, which);
 	max = virtio_queue_max(sc->vdev, index);
 	size = virtq_fit_size(max);
 	if (size == 0) {

@@ -1,9 +1,9 @@
 /*
  * ballonet: the virtio balloon front-end (device id 5).
  *
- * viomb_attach() negotiates features, sets up the queues the device numbers
- * (optional queues take no index when their feature is off), and hands the
- * engine a backend.  The OS then calls viomb_intr() from the device's
+ * viomb_attach() negotiates features, sets up the queues as the device
+ * numbers them (by the features it offers, not by those we accept), and
+ * hands the engine a backend.  The OS then calls viomb_intr() from the device's
  * interrupt and bn_balloon_run(&sc->balloon) from its worker.
  */
 #ifndef BALLONET_VIOMB_H
@@ -37,8 +37,10 @@
 typedef void viomb_report_done_t(void *arg, void *cookie);
 
 /*
- * Queues in spec order (5.5.2).  The device numbers them densely: an
- * optional queue whose feature was not negotiated takes no index.
+ * Queues in spec order (5.5.2).  The device numbers them densely by what
+ * it offers: an optional queue takes an index when its feature is offered,
+ * whether or not the driver accepts it.  QEMU 7.2 does so, so with
+ * FREE_PAGE_HINT offered and refused, reporting_vq is 4, not 3.
  */
 enum viomb_vq {
 	VIOMB_VQ_INFLATE,
@@ -52,6 +54,7 @@ struct viomb_softc {
 	const char		*name;		/* "viomb0", for messages */
 	struct virtio_dev	*vdev;		/* its transport */
 	uint64_t		 features;	/* negotiated, bit mask */
+	uint64_t		 offered;	/* numbers the queues */
 	struct virtqueue	 inflateq;
 	struct virtqueue	 deflateq;
 	struct virtqueue	 statsq;	/* STATS_VQ */
@@ -129,7 +132,15 @@ void viomb_report_kick(struct viomb_softc *sc);
 /* Report buffers the queue can still take; 0 without REPORTING. */
 uint32_t viomb_report_room(const struct viomb_softc *sc);
 
-/* Index of queue "vq" under "features"; -1 when the device has none. */
-int viomb_vq_index(uint64_t features, enum viomb_vq vq);
+/*
+ * Index of queue "vq" on a device that offers "offered"; -1 when it has
+ * none.
+ */
+int viomb_vq_index(uint64_t offered, enum viomb_vq vq);
+
+/* The features whose queues shift the indices of those after them. */
+#define VIOMB_VQ_FEATURES	(1ull << VIRTIO_BALLOON_F_STATS_VQ | \
+				 1ull << VIRTIO_BALLOON_F_FREE_PAGE_HINT | \
+				 1ull << VIRTIO_BALLOON_F_REPORTING)
 
 #endif /* BALLONET_VIOMB_H */

@@ -82,7 +82,9 @@ viomb_restart(struct viomb_softc *sc)
 	bn_balloon_abort_inflight(&sc->balloon);
 	/* Whatever happens next, the OS has its reported pages back. */
 	viomb_report_drop(sc);
-	if ((offered & sc->features) != sc->features)
+	/* Our queues keep their indices: the device must number them so. */
+	if ((offered & sc->features) != sc->features ||
+	    ((offered ^ sc->offered) & VIOMB_VQ_FEATURES) != 0)
 		return BN_ENODEV;
 	if ((error = virtio_features_ok(vdev, sc->features)) != BN_OK)
 		return error;

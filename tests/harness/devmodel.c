@@ -449,10 +449,56 @@ f_config_write32(struct virtio_dev *d, uint32_t off, uint32_t v)
 		dm_violation(dm, "config write at %u", off);
 }
 
+int
+dm_vq_index(const struct devmodel *dm, enum viomb_vq vq)
+{
+	bool stats = (dm->offered & (1ull << VIRTIO_BALLOON_F_STATS_VQ)) != 0;
+	bool hint = (dm->offered &
+	    (1ull << VIRTIO_BALLOON_F_FREE_PAGE_HINT)) != 0;
+	bool report = (dm->offered &
+	    (1ull << VIRTIO_BALLOON_F_REPORTING)) != 0;
+
+	switch (vq) {
+	case VIOMB_VQ_INFLATE:
+		return 0;
+	case VIOMB_VQ_DEFLATE:
+		return 1;
+	case VIOMB_VQ_STATS:
+		return stats ? 2 : -1;
+	case VIOMB_VQ_FREE_PAGE:
+		return hint ? 2 + stats : -1;
+	case VIOMB_VQ_REPORTING:
+		return report ? 2 + stats + hint : -1;
+	}
+	return -1;
+}
+
+/* The feature bit queue "idx" belongs to; -1 for inflate, deflate, none. */
+static int
+queue_feature(const struct devmodel *dm, uint16_t idx)
+{
+	static const int bit[] = {
+		[VIOMB_VQ_STATS] = VIRTIO_BALLOON_F_STATS_VQ,
+		[VIOMB_VQ_FREE_PAGE] = VIRTIO_BALLOON_F_FREE_PAGE_HINT,
+		[VIOMB_VQ_REPORTING] = VIRTIO_BALLOON_F_REPORTING,
+	};
+	int vq;
+
+	for (vq = VIOMB_VQ_STATS; vq <= VIOMB_VQ_REPORTING; vq++)
+		if (dm_vq_index(dm, (enum viomb_vq)vq) == (int)idx)
+			return bit[vq];
+	return -1;
+}
+
+/* A queue the device does not have reads as size 0, as in QEMU. */
 static uint16_t
 f_queue_max(struct virtio_dev *d, uint16_t idx)
 {
-	return idx < DM_NQ ? dm_of(d)->q[idx].max : 0;
+	struct devmodel *dm = dm_of(d);
+
+	if (idx >= DM_NQ || (idx > 1 && queue_feature(dm, idx) < 0))
+		return 0;
+	return dm->q[idx].max;
 }
 
 static int
@@ -462,8 +508,15 @@ f_queue_enable(struct virtio_dev *d, uint16_t idx, uint16_t size,
 	struct devmodel *dm = dm_of(d);
 	struct dm_queue *q;
 
-	if (idx >= DM_NQ || size == 0 || size > dm->q[idx].max)
+	if (idx >= DM_NQ || size == 0 || size > f_queue_max(d, idx))
 		return BN_EINVAL;
+	/* 5.5.2: a queue of a feature not negotiated is not the driver's. */
+	if (idx > 1 && (dm->driver_features &
+	    (1ull << queue_feature(dm, idx))) == 0) {
+		dm_violation(dm, "queue %u enabled, its feature %d not "
+		    "negotiated", idx, queue_feature(dm, idx));
+		return BN_EINVAL;
+	}
 	if (dm->fixed_size && size != dm->q[idx].max)
 		return BN_EINVAL;
 	if (dm_span(dm, desc, DESC_BYTES * (size_t)size) == NULL ||

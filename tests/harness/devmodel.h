@@ -148,6 +148,15 @@ void	 dm_detach_regs(struct devmodel *dm);
 /* The test process's address of guest-physical "pa", NULL outside. */
 uint8_t	*dm_va(struct devmodel *dm, bn_paddr_t pa);
 
+/*
+ * The index the device gives queue "vq", -1 when it has none.  Like QEMU
+ * 7.2 it numbers them by the features it offers, not by those the driver
+ * accepts: inflate 0, deflate 1, then stats, free page hints and
+ * reporting, each only when offered.  Written out here, not taken from
+ * the driver, so that the two can disagree.
+ */
+int	 dm_vq_index(const struct devmodel *dm, enum viomb_vq vq);
+
 /* Take every new buffer of queue "qi"; returns how many. */
 unsigned dm_consume(struct devmodel *dm, int qi);
 /* Return up to n consumed buffers, oldest first; returns how many. */

@@ -97,7 +97,7 @@ regs_reset(struct devmodel *dm)
 	r->gf = 0;
 	r->qsel = 0;
 	for (i = 0; i < DM_NQ; i++) {
-		r->qsize[i] = dm->q[i].max;
+		r->qsize[i] = model(dm)->queue_max(&dm->vdev, (uint16_t)i);
 		r->qdesc[i] = r->qdriver[i] = r->qdevice[i] = 0;
 	}
 }
@@ -340,7 +340,7 @@ mmio_read(void *arg, uint32_t off, int width)
 	case M_DEVICE_ID:	return VIRTIO_ID_BALLOON;
 	case M_VENDOR_ID:	return 0x554d4551;
 	case M_DEV_FEATURES:	return read_features(dm);
-	case M_QUEUE_NUM_MAX:	return r->qsel < DM_NQ ? dm->q[q].max : 0;
+	case M_QUEUE_NUM_MAX:	return model(dm)->queue_max(&dm->vdev, r->qsel);
 	case M_QUEUE_READY:	return dm->q[q].enabled;
 	case M_INT_STATUS:	return dm->isr;
 	case M_STATUS:		return model(dm)->get_status(&dm->vdev);

@@ -39,6 +39,7 @@
 #define F_ALL		(F_MTH | F_STATS | F_OOM | F_HINT | F_POISON | \
 			 F_REPORT | F_V1)
 #define POISON		0x5aa5c33cu
+#define QREPORT		4	/* reporting_vq when F_ALL is offered */
 
 /* What the device saw on statsq and reportq, and what came back. */
 struct seen {
@@ -129,9 +130,9 @@ dev_report(struct devmodel *f, int qi)
 static void
 on_notify(struct devmodel *f, int qi)
 {
-	if (qi == viomb_vq_index(f->driver_features, VIOMB_VQ_STATS))
+	if (qi == dm_vq_index(f, VIOMB_VQ_STATS))
 		dev_stats(f);
-	else if (qi == viomb_vq_index(f->driver_features, VIOMB_VQ_REPORTING))
+	else if (qi == dm_vq_index(f, VIOMB_VQ_REPORTING))
 		dev_report(f, qi);
 }
 
@@ -221,7 +222,10 @@ stat_at(struct devmodel *f, unsigned i, uint16_t *tag, uint64_t *val)
 
 /* --- negotiation and queues -------------------------------------------- */
 
-/* 5.5.2: FREE_PAGE_HINT refused, so reporting_vq takes index 3. */
+/*
+ * 5.5.2: FREE_PAGE_HINT offered and refused keeps its index 3, as in QEMU
+ * 7.2, so reporting_vq is 4.
+ */
 static void
 test_negotiate_all(void **state)
 {
@@ -232,9 +236,10 @@ test_negotiate_all(void **state)
 	attach(f);
 	assert_int_equal(f->driver_features, F_ALL & ~F_HINT);
 	assert_int_equal(bal(f)->features, f->driver_features);
-	assert_true(f->q[2].enabled && f->q[3].enabled);
-	assert_false(f->q[4].enabled);
-	assert_int_equal(f->sc->reportq.index, 3);
+	assert_true(f->q[2].enabled && f->q[4].enabled);
+	assert_false(f->q[3].enabled);
+	assert_int_equal(f->sc->statsq.index, 2);
+	assert_int_equal(f->sc->reportq.index, 4);
 	/* 5.5.6.4.1: poison_val before DRIVER_OK. */
 	assert_int_equal(f->poison_val, POISON);
 	assert_false(f->poison_status & VIRTIO_STATUS_DRIVER_OK);
@@ -272,6 +277,101 @@ test_reporting_needs_poison(void **state)
 	assert_int_equal(viomb_report(f->sc, 0x200000, 4096, &cookie),
 	    BN_ENODEV);
 	assert_int_equal(viomb_report_room(f->sc), 0);
+}
+
+static void
+inflate_to(struct devmodel *f, uint32_t pages)
+{
+	f->num_pages = pages;
+	settle(f);
+	assert_int_equal(bal(f)->pages, pages);
+}
+
+/*
+ * One device offering "opt" of STATS_VQ, FREE_PAGE_HINT and REPORTING, a
+ * driver taking statistics and reports or not: each queue it uses is at
+ * the device's index, each message arrives on the device's queue of its
+ * kind, and the driver touches no queue it did not negotiate (dm_check()).
+ */
+static void
+check_layout(uint64_t opt, bool stats, bool report)
+{
+	uint64_t take = (stats ? F_STATS : 0) | (report ? F_REPORT : 0);
+	struct devmodel *f;
+	void *st;
+	int cookie, i, qs, qr;
+
+	setup(&st);
+	f = st;
+	f->offered = F_V1 | F_MTH | opt;
+	if (!stats)
+		f->os.nstats = 0;
+	if (!report)
+		f->cfg.report_done = NULL;
+	attach(f);
+	assert_int_equal(f->driver_features, F_V1 | F_MTH | (opt & take));
+	qs = viomb_has(f->sc, VIRTIO_BALLOON_F_STATS_VQ) ?
+	    dm_vq_index(f, VIOMB_VQ_STATS) : -1;
+	qr = viomb_has(f->sc, VIRTIO_BALLOON_F_REPORTING) ?
+	    dm_vq_index(f, VIOMB_VQ_REPORTING) : -1;
+	for (i = 2; i < NQ; i++)
+		assert_int_equal(f->q[i].enabled, i == qs || i == qr);
+	if (qs >= 0) {
+		assert_int_equal(f->sc->statsq.index, qs);
+		assert_int_equal(seen(f)->stats_len, 3 * VIOMB_STAT_BYTES);
+	}
+	inflate_to(f, 64);
+	inflate_to(f, 0);
+	if (qr < 0) {
+		assert_int_equal(viomb_report(f->sc, 0x200000, 0x200000,
+		    &cookie), BN_ENODEV);
+	} else {
+		assert_int_equal(f->sc->reportq.index, qr);
+		assert_int_equal(viomb_report(f->sc, 0x200000, 0x200000,
+		    &cookie), BN_OK);
+		viomb_report_kick(f->sc);
+		assert_int_equal(seen(f)->reports, 1);
+		assert_int_equal(seen(f)->report_errors, 0);
+		assert_true(dm_complete_id(f, qr, seen(f)->report_head[0]));
+		bn_balloon_run(bal(f));
+		assert_int_equal(seen(f)->ndone, 1);
+	}
+	teardown(&st);
+}
+
+/* 5.5.2 as QEMU 7.2 reads it: whatever subset is offered and taken. */
+static void
+test_queue_layouts(void **state)
+{
+	uint64_t opt[] = { 0, F_STATS, F_HINT, F_REPORT, F_STATS | F_HINT,
+	    F_STATS | F_REPORT, F_HINT | F_REPORT, F_STATS | F_HINT | F_REPORT };
+	size_t i;
+	int take;
+
+	(void)state;
+	for (i = 0; i < sizeof(opt) / sizeof(opt[0]); i++)
+		for (take = 0; take < 4; take++)
+			check_layout(opt[i], take & 1, take & 2);
+}
+
+/* A device that now offers another set of queues is not ours any more. */
+static void
+test_restart_new_layout(void **state)
+{
+	struct devmodel *f = *state;
+
+	attach(f);
+	f->offered &= ~F_HINT;		/* reporting_vq would move to 3 */
+	dm_needs_reset(f);
+	bn_balloon_run(bal(f));
+	assert_true(fake_log_contains(&f->os, "device reset failed"));
+	assert_false(f->q[3].enabled);
+	f->offered |= F_HINT;
+	f->os.now_ms += 1000;
+	bn_balloon_run(bal(f));
+	assert_int_equal(f->sc->resets, 2);
+	assert_true(f->q[4].enabled);
+	assert_false(f->q[3].enabled);
 }
 
 /* --- statistics ---------------------------------------------------------- */
@@ -370,14 +470,6 @@ test_stats_misbehaving_device(void **state)
 }
 
 /* --- deflate on OOM ------------------------------------------------------ */
-
-static void
-inflate_to(struct devmodel *f, uint32_t pages)
-{
-	f->num_pages = pages;
-	settle(f);
-	assert_int_equal(bal(f)->pages, pages);
-}
 
 /* Bounded steps; the balloon stays smaller until the host speaks. */
 static void
@@ -509,7 +601,7 @@ test_report(void **state)
 	assert_int_equal(bal(f)->stats.reported, 0x600000 / 4096);
 	bn_balloon_run(bal(f));
 	assert_int_equal(seen(f)->ndone, 0);
-	assert_true(dm_complete_id(f, 3, seen(f)->report_head[1]));
+	assert_true(dm_complete_id(f, QREPORT, seen(f)->report_head[1]));
 	bn_balloon_run(bal(f));
 	assert_int_equal(seen(f)->ndone, 1);
 	assert_ptr_equal(seen(f)->done[0], &b);
@@ -530,9 +622,9 @@ test_report_misbehaving_device(void **state)
 	attach(f);
 	assert_int_equal(viomb_report(f->sc, 0x200000, 0x200000, &a), BN_OK);
 	viomb_report_kick(f->sc);
-	assert_true(dm_complete_id(f, 3, seen(f)->report_head[0]));
-	dm_push_used(f, 3, seen(f)->report_head[0], 0);	/* twice */
-	dm_push_used(f, 3, 33, 0);			/* never posted */
+	assert_true(dm_complete_id(f, QREPORT, seen(f)->report_head[0]));
+	dm_push_used(f, QREPORT, seen(f)->report_head[0], 0);	/* twice */
+	dm_push_used(f, QREPORT, 33, 0);			/* never posted */
 	bn_balloon_run(bal(f));
 	assert_int_equal(seen(f)->ndone, 1);
 	assert_true(fake_log_contains(&f->os, "device returned 2 bogus"));
@@ -543,7 +635,7 @@ test_report_misbehaving_device(void **state)
 	 */
 	assert_int_equal(viomb_report(f->sc, 0x400000, 0x200000, &b), BN_OK);
 	viomb_report_kick(f->sc);
-	vio_write16(va(f, f->q[3].used) + 2, 1000);
+	vio_write16(va(f, f->q[QREPORT].used) + 2, 1000);
 	bn_balloon_run(bal(f));
 	bn_balloon_run(bal(f));
 	assert_true(fake_log_contains(&f->os, "corrupted a used ring"));
@@ -604,6 +696,8 @@ main(void)
 		T(test_negotiate_all),
 		T(test_negotiate_no_poison),
 		T(test_reporting_needs_poison),
+		T(test_queue_layouts),
+		T(test_restart_new_layout),
 		T(test_stats_first_buffer),
 		T(test_stats_after_reset),
 		T(test_stats_refresh),

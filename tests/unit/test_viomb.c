@@ -285,7 +285,7 @@ test_pfns_match(void **state)
 	assert_consistent(f);
 }
 
-/* 5.5.2: dense numbering; absent optional queues take no index. */
+/* 5.5.2: dense numbering by what is offered; the rest take no index. */
 static void
 test_queue_numbering(void **state)
 {
