@@ -5,7 +5,9 @@ it down to 128 MiB and back up to 512 MiB, and checks both sides at each
 step: query-balloon's logical size, the guest's hw.viomb.actual and every
 hw.viomb/hw.balloon node (test_virtio.settle()).  It also checks what the
 guest negotiated: which transport it attached with and the feature bits
-the variant is about (hw.viomb.features).
+the variant is about (hw.viomb.features).  The case with free page hints
+and reporting offered together also checks statistics and reporting, on
+the queues QEMU numbers by what it offers.
 
 Units: QMP speaks of logical sizes in bytes; hw.viomb.actual is 4 KiB
 pages in the balloon.  No test asserts a duration.
@@ -14,7 +16,7 @@ pages in the balloon.  No test asserts a duration.
 import re
 
 import harness
-from harness import MiB, Vm
+from harness import MiB, PAGE, Vm, wait_until
 from test_virtio import TIMEOUT, settle
 
 MEMORY = 512 * MiB
@@ -25,7 +27,9 @@ F_ACCESS_PLATFORM = 1 << 33
 F_RING_PACKED = 1 << 34
 F_EVENT_IDX = 1 << 29
 F_INDIRECT_DESC = 1 << 28
+F_STATS = 1 << 1
 F_FREE_PAGE_HINT = 1 << 3
+F_REPORTING = 1 << 5
 
 BALLOON = "virtio-balloon-pci,id=balloon0"
 MMIO_BALLOON = "virtio-balloon-device,id=balloon0"
@@ -58,6 +62,12 @@ CASES = {
         ["-machine", "q35", "-object", "iothread,id=io0", "-device",
          BALLOON + ",free-page-hint=on,iothread=io0"],
         "pci-modern", F_VERSION_1, F_FREE_PAGE_HINT),
+    # QEMU numbers its queues by what it offers: stats 2, free page 3,
+    # reporting 4, though we take no FREE_PAGE_HINT.
+    "free_page_hint_reporting": (
+        ["-machine", "q35", "-object", "iothread,id=io0", "-device",
+         BALLOON + ",free-page-hint=on,iothread=io0,free-page-reporting=on"],
+        "pci-modern", F_VERSION_1 | F_STATS | F_REPORTING, F_FREE_PAGE_HINT),
     "smp2": (
         ["-machine", "q35", "-smp", "2", "-device", BALLOON],
         "pci-modern", F_VERSION_1, 0),
@@ -88,7 +98,8 @@ def attach_line(vm):
     return m.group(1), m.group(2), int(m.group(3), 16)
 
 
-def down_and_up(case):
+def down_and_up(case, then=None):
+    """Boot CASE, check its features, balloon down and up; then(vm)."""
     _, transport, must, must_not = CASES[case]
     with Vm(memory="%dM" % (MEMORY // MiB), transport="matrix-" + case,
             lifetime=400) as vm:
@@ -107,6 +118,37 @@ def down_and_up(case):
         vm.balloon(MEMORY)
         settle(vm, MEMORY)
         assert vm.shell.sysctl("hw.viomb.npages") == 0
+        if then is not None:
+            then(vm)
+
+
+def stats_and_reporting(vm):
+    """statsq: the host sees the guest's free pages; reporting_vq: memory
+    dirtied and freed leaves QEMU's RSS.  Each on the queue QEMU gave it."""
+    path = "/machine/peripheral/balloon0"
+    vm.qmp.execute("qom-set", path=path,
+                   property="guest-stats-polling-interval", value=1)
+    free = vm.shell.sysctl("vm.stats.free_pages")
+
+    def host_free():
+        s = vm.qmp.execute("qom-get", path=path, property="guest-stats")
+        return s["stats"]["stat-free-memory"] == free * PAGE
+    wait_until(host_free, TIMEOUT, 0.5, "stat-free-memory == %d pages" % free)
+    rss0 = vm.rss()
+    out = vm.shell.run("mem touch 300M", timeout=TIMEOUT)
+    assert re.match(r"mem: touched 76800 pages", out[-1]), out
+    rss1 = vm.rss()
+    dirtied = rss1 - rss0
+    assert dirtied >= 250 * MiB, (rss0, rss1)
+    vm.shell.run("mem free", timeout=TIMEOUT)
+    wait_until(lambda: vm.rss() <= rss1 - 0.9 * dirtied, TIMEOUT, 0.5,
+               "RSS to fall by 90%% of %d MiB (now %d MiB)" %
+               (dirtied // MiB, vm.rss() // MiB))
+    reported = vm.shell.sysctl("hw.viomb.reported")
+    assert reported * PAGE >= 0.9 * dirtied, reported
+    print("free_page_hint_reporting: rss %d -> %d -> %d MiB, %d MiB "
+          "reported" % (rss0 // MiB, rss1 // MiB, vm.rss() // MiB,
+                        reported * PAGE // MiB))
 
 
 def test_iommu_platform():
@@ -131,6 +173,10 @@ def test_non_transitional():
 
 def test_free_page_hint_iothread():
     down_and_up("free_page_hint_iothread")
+
+
+def test_free_page_hint_reporting():
+    down_and_up("free_page_hint_reporting", stats_and_reporting)
 
 
 def test_smp2():
