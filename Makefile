@@ -172,7 +172,17 @@ $(BUILD)/tests/test_tty: tests/unit/test_tty.c $(BUILD)/host-obj/host/tty.o
 # The verbs' option tables and the help printed from them.
 $(BUILD)/tests/test_opt: tests/unit/test_opt.c $(BUILD)/host-obj/host/opt.o \
     $(BUILD)/host-obj/host/cli.o $(BUILD)/host-obj/host/qmp.o \
-    $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/rundir.o
+    $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/rundir.o \
+    $(BUILD)/host-obj/host/size.o $(BUILD)/host-obj/engine/str.o
+	@mkdir -p $(dir $@)
+	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
+	    $(HOST_LDFLAGS)
+
+# set --wait's loop, against a scripted reader and a pseudo-terminal.
+$(BUILD)/tests/test_wait: tests/unit/test_wait.c $(BUILD)/host-obj/host/opt.o \
+    $(BUILD)/host-obj/host/cli.o $(BUILD)/host-obj/host/qmp.o \
+    $(BUILD)/host-obj/host/memsize.o $(BUILD)/host-obj/host/rundir.o \
+    $(BUILD)/host-obj/host/size.o $(BUILD)/host-obj/engine/str.o
 	@mkdir -p $(dir $@)
 	$(HOSTCC) $(HOST_CFLAGS) -Ihost -o $@ $^ -lcmocka -ljansson \
 	    $(HOST_LDFLAGS)

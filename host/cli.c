@@ -9,12 +9,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "size.h"
+
+/* set_progress() drew a bar on stdout's line and has not ended it. */
+static bool bar_open;
+
+/* End an open bar's line, so that what follows starts on its own. */
+static void
+bar_end(void)
+{
+	if (bar_open)
+		putchar('\n');
+	bar_open = false;
+}
 
 int
 fail(int code, const char *fmt, ...)
 {
 	va_list ap;
 
+	bar_end();
 	fflush(stdout);
 	fputs("ballonet: ", stderr);
 	va_start(ap, fmt);
@@ -275,4 +291,69 @@ utc_format(char *buf, size_t len, const char *fmt, time_t t)
 	gmtime_r(&t, &tm);
 	strftime(buf, len, fmt, &tm);
 	return buf;
+}
+
+/* Progress, in MiB with one decimal: exact sizes would jitter. */
+void
+set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal,
+    long long ms)
+{
+	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	uint64_t span = from > goal ? from - goal : goal - from;
+	uint64_t done = from > actual ? from - actual : actual - from;
+	unsigned pct = span ? (unsigned)(done >= span ? 100 : done * 100 / span)
+	    : 100;
+
+	snprintf(a, sizeof(a), "%.1f MiB", actual / 1048576.0);
+	snprintf(g, sizeof(g), "%.1f MiB", goal / 1048576.0);
+	if (!tty) {
+		printf("%lld.%03lld s: actual %s, target %s\n", ms / 1000,
+		    ms % 1000, a, g);
+	} else {
+		char bar[31];
+		memset(bar, '#', pct * 30 / 100);
+		memset(bar + pct * 30 / 100, '.', 30 - pct * 30 / 100);
+		bar[30] = '\0';
+		printf("\r[%s] %3u%% %s -> %s   ", bar, pct, a, g);
+		bar_open = true;
+	}
+	fflush(stdout);
+}
+
+int
+wait_progress(const struct waiter *w, uint64_t goal, int timeout_ms)
+{
+	long long start = qmp_now_ms(), deadline = start + timeout_ms;
+	bool tty = isatty(STDOUT_FILENO);
+	uint64_t from = 0, actual, last = UINT64_MAX;
+	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	int r;
+
+	for (;;) {
+		if ((r = w->read(w->arg, &actual)) != EXIT_OK)
+			return r;
+		if (last == UINT64_MAX)
+			from = actual;
+		if (actual != last)
+			set_progress(tty, from, actual, goal, qmp_now_ms() - start);
+		last = actual;
+		if (actual == goal)
+			break;
+		long long left = deadline - qmp_now_ms();
+		if (left <= 0)
+			return fail(EXIT_TIMEOUT, "%s: reached %s, not %s, in %.1f s; "
+			    "the guest's balloon driver is missing, slow or out of "
+			    "memory (see 'ballonet%s%s info %s')", w->label,
+			    size_format(actual, a, sizeof(a)),
+			    size_format(goal, g, sizeof(g)), timeout_ms / 1000.0,
+			    w->uri != NULL ? " --connect " : "",
+			    w->uri != NULL ? w->uri : "", w->label);
+		if ((r = w->idle(w->arg, left < WAIT_POLL_MS ? (int)left :
+		    WAIT_POLL_MS)) != EXIT_OK)
+			return r;
+	}
+	bar_end();
+	printf("%s: reached %s in %.1f s\n", w->label,
+	    size_format(goal, g, sizeof(g)), (qmp_now_ms() - start) / 1000.0);
+	return EXIT_OK;
 }

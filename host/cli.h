@@ -70,7 +70,31 @@ int lvcmd_watch(const char *name, long count, int timeout_ms, bool json);
 void set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal,
     long long ms);
 
-/* Print "ballonet: MESSAGE" on stderr and return CODE. */
+/*
+ * What set --wait waits on, over QMP or libvirt.  read() puts the size
+ * waited for in *bytes; idle() waits up to MS for something to change.
+ * Both report their own failures and return an exit code.
+ */
+struct waiter {
+	const char	*label;		/* the VM, for messages */
+	const char	*uri;		/* --connect's URI, or NULL */
+	int		(*read)(void *arg, uint64_t *bytes);
+	int		(*idle)(void *arg, int ms);
+	void		*arg;
+};
+
+#define WAIT_POLL_MS	500	/* a read at least this often */
+
+/*
+ * Read until the size is GOAL, showing each change; EXIT_TIMEOUT, with
+ * what to look at, when TIMEOUT_MS pass first.  Returns an exit code.
+ */
+int wait_progress(const struct waiter *w, uint64_t goal, int timeout_ms);
+
+/*
+ * Print "ballonet: MESSAGE" on stderr, after ending a progress bar's
+ * line, and return CODE.
+ */
 int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* An unknown option or a wrong number of operands for VERB. */

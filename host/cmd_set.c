@@ -4,13 +4,10 @@
  */
 #include <getopt.h>
 #include <stdio.h>
-#include <string.h>
-#include <unistd.h>
 
 #include "cli.h"
 #include "size.h"
 
-#define POLL_MS		500	/* query-balloon between (rate-limited) events */
 
 static const struct usage usage = {
 	.operands = "VM SIZE", .min_args = 2, .max_args = 2,
@@ -27,74 +24,45 @@ static const struct usage usage = {
 	    "SIZE goes to virDomainSetMemory.\n",
 };
 
-/* Progress, in MiB with one decimal: exact sizes would jitter. */
-void
-set_progress(bool tty, uint64_t from, uint64_t actual, uint64_t goal, long long ms)
-{
-	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
-	uint64_t span = from > goal ? from - goal : goal - from;
-	uint64_t done = from > actual ? from - actual : actual - from;
-	unsigned pct = span ? (unsigned)(done >= span ? 100 : done * 100 / span)
-	    : 100;
+/* What set --wait reads over QMP. */
+struct qwait {
+	struct qmp	*q;
+	const struct vm	*vm;
+};
 
-	snprintf(a, sizeof(a), "%.1f MiB", actual / 1048576.0);
-	snprintf(g, sizeof(g), "%.1f MiB", goal / 1048576.0);
-	if (!tty) {
-		printf("%lld.%03lld s: actual %s, target %s\n", ms / 1000,
-		    ms % 1000, a, g);
-	} else {
-		char bar[31];
-		memset(bar, '#', pct * 30 / 100);
-		memset(bar + pct * 30 / 100, '.', 30 - pct * 30 / 100);
-		bar[30] = '\0';
-		printf("\r[%s] %3u%% %s -> %s   ", bar, pct, a, g);
-	}
-	fflush(stdout);
+static int
+qwait_read(void *arg, uint64_t *bytes)
+{
+	struct qwait *w = arg;
+	struct memsize m;
+	int r;
+
+	if ((r = query_memsize(w->q, w->vm, &m)) != EXIT_OK)
+		return r;
+	*bytes = memsize_logical(&m);
+	return EXIT_OK;
+}
+
+/* BALLOON_CHANGE wakes us; the events are rate-limited, so poll too. */
+static int
+qwait_idle(void *arg, int ms)
+{
+	struct qwait *w = arg;
+
+	return vm_await_event(w->q, w->vm, ms, "the wait");
 }
 
 /* Wait until the logical size is GOAL; show each change on the way. */
 static int
 wait_actual(struct qmp *q, const struct vm *vm, uint64_t goal, int timeout_ms)
 {
-	long long start = qmp_now_ms(), deadline = start + timeout_ms;
-	bool tty = isatty(STDOUT_FILENO);
-	uint64_t from = 0, actual, last = UINT64_MAX;
-	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	struct qwait qw = { q, vm };
+	const struct waiter w = {
+		.label = vm_label(vm), .read = qwait_read, .idle = qwait_idle,
+		.arg = &qw,
+	};
 
-	for (;;) {
-		struct memsize m;
-		int r = query_memsize(q, vm, &m);
-		if (r != EXIT_OK)
-			return r;
-		actual = memsize_logical(&m);
-		if (last == UINT64_MAX)
-			from = actual;
-		if (actual != last)
-			set_progress(tty, from, actual, goal, qmp_now_ms() - start);
-		last = actual;
-		if (actual == goal)
-			break;
-		long long left = deadline - qmp_now_ms();
-		if (left <= 0) {
-			if (tty)
-				putchar('\n');
-			return fail(EXIT_TIMEOUT, "%s: reached %s, not %s, in %.1f s; "
-			    "the guest's balloon driver is missing, slow or out of "
-			    "memory (see 'ballonet info %s')", vm_label(vm),
-			    size_format(actual, a, sizeof(a)),
-			    size_format(goal, g, sizeof(g)), timeout_ms / 1000.0,
-			    vm_label(vm));
-		}
-		r = vm_await_event(q, vm, left < POLL_MS ? (int)left : POLL_MS,
-		    "the wait");
-		if (r != EXIT_OK)
-			return r;
-	}
-	if (tty)
-		putchar('\n');
-	printf("%s: reached %s in %.1f s\n", vm_label(vm),
-	    size_format(goal, g, sizeof(g)), (qmp_now_ms() - start) / 1000.0);
-	return EXIT_OK;
+	return wait_progress(&w, goal, timeout_ms);
 }
 
 /* Ask QEMU for plan P (memsize.h); remember SIZE for a VM we started. */

@@ -15,7 +15,6 @@
 #include "size.h"
 
 #define LV_TIMEOUT_MS	10000	/* keepalive: a silent libvirtd */
-#define POLL_MS		500	/* memory stats between balloon events */
 
 static int
 exit_of(int status)
@@ -56,62 +55,47 @@ bytes_or_null(int64_t v)
 
 /* --- set ------------------------------------------------------------- */
 
-/*
- * Wait for the domain's actual (virDomainMemoryStats) to be GOAL, woken
- * by balloon events, and show the way there as `set` does for QMP.
- */
+/* What set --wait reads over libvirt. */
+struct lvwait {
+	struct lv	*lv;
+	const char	*name;
+	bool		 seen;		/* a read worked: the domain was there */
+};
+
+/* The domain's logical size: its balloon actual plus virtio-mem's. */
 static int
-wait_actual(struct lv *lv, const char *name, uint64_t goal, int timeout_ms)
+lvwait_read(void *arg, uint64_t *bytes)
 {
-	long long start = qmp_now_ms(), deadline = start + timeout_ms;
-	bool tty = isatty(STDOUT_FILENO);
-	uint64_t from = 0, last = UINT64_MAX;
-	char a[SIZE_BUFLEN], g[SIZE_BUFLEN];
+	struct lvwait *w = arg;
 	struct lv_info info;
 	struct lv_stats st;
 	int r;
 
-	for (;;) {
-		if ((r = lv_info(lv, name, &info)) != LV_OK ||
-		    (r = lv_stats(lv, name, &st)) != LV_OK) {
-			if (tty && last != UINT64_MAX)
-				putchar('\n');
-			if (r == LV_ENODOM && last != UINT64_MAX)
-				return fail(EXIT_GONE, "%s: the domain stopped during "
-				    "the wait", name);
-			return lvfail(lv, r);
-		}
-		if (st.actual < 0)
-			return fail(EXIT_NOBALLOON, "%s: libvirt reports no balloon "
-			    "actual", name);
-		uint64_t actual = (uint64_t)lv_logical(&info, &st);
-		if (last == UINT64_MAX)
-			from = actual;
-		if (actual != last)
-			set_progress(tty, from, actual, goal, qmp_now_ms() - start);
-		last = actual;
-		if (actual == goal)
-			break;
-		long long left = deadline - qmp_now_ms();
-		if (left <= 0) {
-			if (tty)
-				putchar('\n');
-			return fail(EXIT_TIMEOUT, "%s: reached %s, not %s, in %.1f s; "
-			    "the guest's balloon driver is missing, slow or out of "
-			    "memory (see 'ballonet --connect %s info %s')", name,
-			    size_format(actual, a, sizeof(a)),
-			    size_format(goal, g, sizeof(g)), timeout_ms / 1000.0,
-			    lv_uri(lv), name);
-		}
-		struct pollfd p = { .fd = lv_event_fd(lv), .events = POLLIN };
-		struct lv_event ev[16];
-		poll(&p, 1, left < POLL_MS ? (int)left : POLL_MS);
-		lv_events(lv, ev, 16);	/* only a wakeup: stats say the rest */
+	if ((r = lv_info(w->lv, w->name, &info)) != LV_OK ||
+	    (r = lv_stats(w->lv, w->name, &st)) != LV_OK) {
+		if (r == LV_ENODOM && w->seen)
+			return fail(EXIT_GONE, "%s: the domain stopped during "
+			    "the wait", w->name);
+		return lvfail(w->lv, r);
 	}
-	if (tty)
-		putchar('\n');
-	printf("%s: reached %s in %.1f s\n", name,
-	    size_format(goal, g, sizeof(g)), (qmp_now_ms() - start) / 1000.0);
+	if (st.actual < 0)
+		return fail(EXIT_NOBALLOON, "%s: libvirt reports no balloon "
+		    "actual", w->name);
+	w->seen = true;
+	*bytes = (uint64_t)lv_logical(&info, &st);
+	return EXIT_OK;
+}
+
+/* Balloon events only wake us: the statistics say the rest. */
+static int
+lvwait_idle(void *arg, int ms)
+{
+	struct lvwait *w = arg;
+	struct pollfd p = { .fd = lv_event_fd(w->lv), .events = POLLIN };
+	struct lv_event ev[16];
+
+	poll(&p, 1, ms);
+	lv_events(w->lv, ev, 16);
 	return EXIT_OK;
 }
 
@@ -154,7 +138,12 @@ lvcmd_set(const char *name, const char *text, uint64_t size, bool wait,
 	} else if ((r = lv_set(lv, name, size)) != LV_OK) {
 		r = lvfail(lv, r);
 	} else if (wait) {
-		r = wait_actual(lv, name, p.goal, timeout_ms);
+		struct lvwait lw = { lv, name, false };
+		const struct waiter w = {
+			.label = name, .uri = lv_uri(lv), .read = lvwait_read,
+			.idle = lvwait_idle, .arg = &lw,
+		};
+		r = wait_progress(&w, p.goal, timeout_ms);
 	}
 out:
 	lv_close(lv);
