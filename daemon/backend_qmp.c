@@ -334,44 +334,22 @@ lookup(struct bqmp *bq, const char *name, struct qvm **vp)
 	return BK_OK;
 }
 
-static bool
-is_balloon(const char *type)
-{
-	return type != NULL && strncmp(type, "child<virtio-balloon", 20) == 0;
-}
-
 /* The balloon device's QOM path, found once per connection. */
 static int
 find_balloon(struct bqmp *bq, struct qvm *v)
 {
-	static const char *const dirs[] = {
-		"/machine/peripheral", "/machine/peripheral-anon",
-	};
+	int r;
 
 	if (v->balloon[0] != '\0')
 		return BK_OK;
-	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-		json_t *list, *child;
-		size_t i;
-		int r = qmp_execute(&v->q, "qom-list", json_pack("{s:s}",
-		    "path", dirs[d]), &list, bq->timeout_ms);
-		if (r != QMP_OK)
-			return request_fail(bq, v, r, "qom-list");
-		json_array_foreach(list, i, child) {
-			const char *type = json_string_value(
-			    json_object_get(child, "type"));
-			const char *name = json_string_value(
-			    json_object_get(child, "name"));
-			if (!is_balloon(type) || name == NULL)
-				continue;
-			snprintf(v->balloon, sizeof(v->balloon), "%s/%s",
-			    dirs[d], name);
-			json_decref(list);
-			return BK_OK;
-		}
-		json_decref(list);
-	}
-	return bfail(bq, BK_ENOBALLOON, "%s: no virtio-balloon device", v->name);
+	r = qmp_find_balloon(&v->q, v->balloon, sizeof(v->balloon),
+	    bq->timeout_ms);
+	if (r != QMP_OK)
+		return request_fail(bq, v, r, "qom-list");
+	if (v->balloon[0] == '\0')
+		return bfail(bq, BK_ENOBALLOON, "%s: no virtio-balloon device",
+		    v->name);
+	return BK_OK;
 }
 
 static int

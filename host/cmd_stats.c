@@ -41,47 +41,19 @@ static const struct usage usage = {
 	    "is set with virDomainSetMemoryStatsPeriod.\n",
 };
 
-/* Is TYPE (from qom-list) a child that is a virtio balloon device? */
-static bool
-is_balloon(const char *type)
-{
-	return type != NULL && strncmp(type, "child<virtio-balloon", 20) == 0;
-}
-
-/*
- * Find the balloon device's QOM path among the devices given on the
- * command line or hot-plugged, with or without an id.
- */
+/* The balloon device's QOM path, with or without an id. */
 static int
 find_balloon(struct qmp *q, const struct vm *vm, char *path, size_t len)
 {
-	static const char *const dirs[] = {
-		"/machine/peripheral", "/machine/peripheral-anon",
-	};
+	int r = qmp_find_balloon(q, path, len, QMP_TIMEOUT_MS);
 
-	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
-		json_t *list, *child;
-		size_t i;
-		int r = vm_execute(q, vm, NULL, "qom-list", json_pack("{s:s}",
-		    "path", dirs[d]), &list);
-		if (r != EXIT_OK)
-			return r;
-		json_array_foreach(list, i, child) {
-			const char *type = json_string_value(
-			    json_object_get(child, "type"));
-			const char *name = json_string_value(
-			    json_object_get(child, "name"));
-			if (!is_balloon(type) || name == NULL)
-				continue;
-			snprintf(path, len, "%s/%s", dirs[d], name);
-			json_decref(list);
-			return EXIT_OK;
-		}
-		json_decref(list);
-	}
-	return fail(EXIT_NOBALLOON, "%s: no virtio-balloon device found under "
-	    "/machine/peripheral; start QEMU with -device virtio-balloon-pci",
-	    vm_label(vm));
+	if (r != QMP_OK)
+		return qmp_fail(q, r, vm, "qom-list");
+	if (path[0] == '\0')
+		return fail(EXIT_NOBALLOON, "%s: no virtio-balloon device found "
+		    "under /machine/peripheral; start QEMU with -device "
+		    "virtio-balloon-pci", vm_label(vm));
+	return EXIT_OK;
 }
 
 /* Poll guest-stats until a report newer than SINCE arrives. */

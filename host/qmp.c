@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,4 +328,42 @@ qmp_close(struct qmp *q)
 	q->len = q->cap = 0;
 	json_decref(q->events);
 	q->events = NULL;
+}
+
+/* Is TYPE (from qom-list) a child that is a virtio balloon device? */
+static bool
+is_balloon(const char *type)
+{
+	return type != NULL && strncmp(type, "child<virtio-balloon", 20) == 0;
+}
+
+int
+qmp_find_balloon(struct qmp *q, char *path, size_t len, int timeout_ms)
+{
+	static const char *const dirs[] = {
+		"/machine/peripheral", "/machine/peripheral-anon",
+	};
+
+	path[0] = '\0';
+	for (size_t d = 0; d < sizeof(dirs) / sizeof(dirs[0]); d++) {
+		json_t *list, *child;
+		size_t i;
+		int r = qmp_execute(q, "qom-list", json_pack("{s:s}", "path",
+		    dirs[d]), &list, timeout_ms);
+		if (r != QMP_OK)
+			return r;
+		json_array_foreach(list, i, child) {
+			const char *type = json_string_value(
+			    json_object_get(child, "type"));
+			const char *name = json_string_value(
+			    json_object_get(child, "name"));
+			if (!is_balloon(type) || name == NULL)
+				continue;
+			snprintf(path, len, "%s/%s", dirs[d], name);
+			json_decref(list);
+			return QMP_OK;
+		}
+		json_decref(list);
+	}
+	return QMP_OK;
 }

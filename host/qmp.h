@@ -59,6 +59,15 @@ int qmp_next_event(struct qmp *q, json_t **event, int timeout_ms);
 
 void qmp_close(struct qmp *q);
 
+/*
+ * The QOM path of the first virtio-balloon device given on the command
+ * line or hot-plugged, with or without an id (qom-list of
+ * /machine/peripheral, then /machine/peripheral-anon), into PATH of LEN
+ * bytes.  QMP_OK with PATH empty when there is none; otherwise qom-list
+ * failed.
+ */
+int qmp_find_balloon(struct qmp *q, char *path, size_t len, int timeout_ms);
+
 /* Monotonic clock in milliseconds, for deadlines. */
 long long qmp_now_ms(void);
 
