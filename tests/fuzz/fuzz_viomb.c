@@ -10,57 +10,27 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include "devmodel.h"
+#include "fuzz_input.h"
 #include "virtio_io.h"
 
 #define RAM_PAGES	768	/* 3 MiB: small, so that each run is quick */
 
-struct input {
-	const uint8_t	*p;
-	size_t		 left;
-};
-
-static uint8_t
-u8(struct input *in)
-{
-	if (in->left == 0)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint32_t
-u32(struct input *in)
-{
-	uint32_t v = u8(in);
-
-	v |= (uint32_t)u8(in) << 8;
-	v |= (uint32_t)u8(in) << 16;
-	return v | (uint32_t)u8(in) << 24;
-}
-
 static void
 check(struct devmodel *dm, const char *step)
 {
-	const char *why = dm_check(dm);
-
-	if (why == NULL)
-		return;
-	fprintf(stderr, "fuzz_viomb: after %s: %s\n", step, why);
-	abort();
+	fuzz_check("fuzz_viomb", step, dm_check(dm), &dm->os);
 }
 
 /* Device shape: features, queue sizes, transport, driver limits. */
 static void
 configure(struct devmodel *dm, struct input *in)
 {
-	uint8_t f = u8(in), q0 = u8(in), q1 = u8(in), lim = u8(in);
+	uint8_t f = in_u8(in), q0 = in_u8(in), q1 = in_u8(in), lim = in_u8(in);
 
-	dm->offered = (uint64_t)u8(in) | (f & 1 ? 1ull << VIRTIO_F_VERSION_1 :
-	    0);
+	dm->offered = (uint64_t)in_u8(in) |
+	    (f & 1 ? 1ull << VIRTIO_F_VERSION_1 : 0);
 	dm->vdev.modern = (f & 2) == 0;
 	dm->fixed_size = (f & 4) != 0;
 	dm->refuse_features_ok = (f & 8) != 0 && (f & 0x30) == 0x30;
@@ -75,21 +45,21 @@ configure(struct devmodel *dm, struct input *in)
 static void
 hostile_used(struct devmodel *dm, struct input *in)
 {
-	int qi = u8(in) & 1;
-	uint16_t id = (uint16_t)u32(in);
+	int qi = in_u8(in) & 1;
+	uint16_t id = (uint16_t)in_u32(in);
 
 	if ((dm->status & VIRTIO_STATUS_NEEDS_RESET) != 0)
 		return;
 	dm_consume(dm, qi);
 	if (!dm_complete_id(dm, qi, id))
-		dm_push_used(dm, qi, id, u32(in));
+		dm_push_used(dm, qi, id, in_u32(in));
 }
 
 static void
 corrupt_used_idx(struct devmodel *dm, struct input *in)
 {
-	struct dm_queue *q = &dm->q[u8(in) & 1];
-	uint16_t jump = (uint16_t)u32(in);
+	struct dm_queue *q = &dm->q[in_u8(in) & 1];
+	uint16_t jump = (uint16_t)in_u32(in);
 
 	if (!q->enabled || (uint16_t)(jump - 1) < q->size)
 		return;		/* a plausible idx: the model would lie */
@@ -99,24 +69,24 @@ corrupt_used_idx(struct devmodel *dm, struct input *in)
 static void
 step(struct devmodel *dm, struct input *in)
 {
-	uint8_t op = u8(in);
+	uint8_t op = in_u8(in);
 
 	switch (op % 16) {
 	case 0: case 1: case 2:
 		bn_balloon_run(&dm->sc->balloon);
 		break;
 	case 3:
-		dm->os.now_ms += (uint64_t)u32(in) % 120000;
+		dm->os.now_ms += (uint64_t)in_u32(in) % 120000;
 		break;
 	case 4:
-		dm_set_num_pages(dm, op & 0x80 ? u32(in) :
-		    u32(in) % (RAM_PAGES + 64));
+		dm_set_num_pages(dm, op & 0x80 ? in_u32(in) :
+		    in_u32(in) % (RAM_PAGES + 64));
 		break;
 	case 5:
-		dm_complete(dm, u8(in) & 1, u8(in));
+		dm_complete(dm, in_u8(in) & 1, in_u8(in));
 		break;
 	case 6:
-		dm_consume(dm, u8(in) & 1);
+		dm_consume(dm, in_u8(in) & 1);
 		break;
 	case 7:
 		hostile_used(dm, in);
@@ -125,7 +95,7 @@ step(struct devmodel *dm, struct input *in)
 		dm->hold = (op & 0x10) != 0;
 		dm->no_ack = (op & 0x20) != 0;
 		dm->tear = (op & 0x40) != 0;
-		dm->flap_pages = op & 0x80 ? u32(in) : 0;
+		dm->flap_pages = op & 0x80 ? in_u32(in) : 0;
 		break;
 	case 9:
 		dm_needs_reset(dm);
@@ -140,19 +110,19 @@ step(struct devmodel *dm, struct input *in)
 		corrupt_used_idx(dm, in);
 		break;
 	case 12:
-		dm->os.fail_after = op & 0x80 ? -1 : (long)(u8(in) % 64);
+		dm->os.fail_after = op & 0x80 ? -1 : (long)(in_u8(in) % 64);
 		break;
 	case 13:
 		if (op & 0x80)
-			dm_unuse(dm, u8(in));
+			dm_unuse(dm, in_u8(in));
 		else
-			dm_use(dm, u8(in));
+			dm_use(dm, in_u8(in));
 		break;
 	case 14:
-		dm->offered ^= 1ull << (u8(in) % 6);
+		dm->offered ^= 1ull << (in_u8(in) % 6);
 		break;
 	case 15:
-		dm_process(dm, u8(in) & 1);
+		dm_process(dm, in_u8(in) & 1);
 		break;
 	}
 	check(dm, "a step");

@@ -10,57 +10,23 @@
  */
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
 
+#include "fuzz_input.h"
 #include "memmodel.h"
 
 #define BLOCKS		64
 
-struct input {
-	const uint8_t	*p;
-	size_t		 left;
-};
-
-static uint8_t
-u8(struct input *in)
-{
-	if (in->left == 0)
-		return 0;
-	in->left--;
-	return *in->p++;
-}
-
-static uint64_t
-u64(struct input *in)
-{
-	uint64_t v = 0;
-	int i;
-
-	for (i = 0; i < 8; i++)
-		v |= (uint64_t)u8(in) << (8 * i);
-	return v;
-}
-
 static void
 check(struct memmodel *mm, const char *step)
 {
-	const char *why = mm_check(mm);
-	unsigned i;
-
-	if (why == NULL)
-		return;
-	fprintf(stderr, "fuzz_viomem: after %s: %s\n", step, why);
-	for (i = 0; i < mm->os.nlog && i < 64; i++)
-		fprintf(stderr, "fuzz_viomem: log: %s\n", mm->os.log[i]);
-	abort();
+	fuzz_check("fuzz_viomem", step, mm_check(mm), &mm->os);
 }
 
 /* Features, geometry (mostly sane, sometimes anything), plugged blocks. */
 static void
 configure(struct memmodel *mm, struct input *in)
 {
-	uint8_t f = u8(in), g = u8(in), n = u8(in);
+	uint8_t f = in_u8(in), g = in_u8(in), n = in_u8(in);
 	uint64_t i;
 
 	mm->offered = (f & 1 ? 1ull << VIRTIO_F_VERSION_1 : 0) |
@@ -70,11 +36,11 @@ configure(struct memmodel *mm, struct input *in)
 	mm->vdev.modern = (f & 16) == 0;
 	mm->refuse_range = (f & 32) != 0;
 	mm->auto_usable = (f & 64) == 0;
-	mm->qmax = f & 128 ? u8(in) : 128;
+	mm->qmax = f & 128 ? in_u8(in) : 128;
 	if (g & 1) {
-		mm->block_size = u64(in);
-		mm->addr = u64(in);
-		mm->region_size = u64(in);
+		mm->block_size = in_u64(in);
+		mm->addr = in_u64(in);
+		mm->region_size = in_u64(in);
 	} else if (g & 2)
 		mm->region_size = (uint64_t)(g >> 2) * mm->block_size;
 	for (i = 0; i < (uint64_t)n % (BLOCKS + 1) &&
@@ -87,27 +53,28 @@ configure(struct memmodel *mm, struct input *in)
 static void
 step(struct memmodel *mm, struct input *in)
 {
-	uint8_t op = u8(in);
+	uint8_t op = in_u8(in);
 
 	switch (op % 12) {
 	case 0: case 1: case 2:
 		(void)viomem_run(&mm->sc);
 		break;
 	case 3:
-		mm->os.now_ms += u64(in) % 20000;
+		mm->os.now_ms += in_u64(in) % 20000;
 		break;
 	case 4:
-		mm_request(mm, op & 0x80 ? u64(in) :
-		    (u64(in) % (BLOCKS + 1)) * mm->block_size);
+		mm_request(mm, op & 0x80 ? in_u64(in) :
+		    (in_u64(in) % (BLOCKS + 1)) * mm->block_size);
 		break;
 	case 5:
-		mm->usable = op & 0x80 ? u64(in) :
-		    (u64(in) % (BLOCKS + 1)) * mm->block_size;
+		mm->usable = op & 0x80 ? in_u64(in) :
+		    (in_u64(in) % (BLOCKS + 1)) * mm->block_size;
 		mm->isr |= VIRTIO_ISR_CONFIG;
 		break;
 	case 6:
-		mm->force_resp = (int)(u8(in) % 6) - 1;	/* -1 honest .. 4 */
-		mm->force_count = u8(in) % 4;
+		/* -1 honest .. 4 */
+		mm->force_resp = (int)(in_u8(in) % 6) - 1;
+		mm->force_count = in_u8(in) % 4;
 		break;
 	case 7:
 		mm->hold = (op & 0x10) != 0;
@@ -117,10 +84,10 @@ step(struct memmodel *mm, struct input *in)
 		(void)mm_process(mm);
 		break;
 	case 9:
-		mm_busy(mm, u8(in) % BLOCKS, (op & 0x80) != 0);
+		mm_busy(mm, in_u8(in) % BLOCKS, (op & 0x80) != 0);
 		break;
 	case 10:
-		mm_run(mm, 1 + u8(in) % 8);
+		mm_run(mm, 1 + in_u8(in) % 8);
 		break;
 	case 11:
 		(void)viomem_intr(&mm->sc);
