@@ -139,30 +139,38 @@ def test_no_deflate_on_oom():
 
 # --- REPORTING ----------------------------------------------------------
 
+def touch_and_report(vm, mib):
+    """mem touch MIB, mem free, and wait until reporting has taken 90% of
+    what that dirtied out of QEMU's RSS.  Returns the RSS before, after
+    touching and after reporting, and the bytes reported."""
+    rss0 = vm.rss()
+    out = vm.shell.run("mem touch %dM" % mib, timeout=TIMEOUT)
+    assert re.match(r"mem: touched %d pages" % (mib * MiB // PAGE),
+                    out[-1]), out
+    rss1 = vm.rss()
+    dirtied = rss1 - rss0
+    assert dirtied >= 0.8 * mib * MiB, (rss0, rss1)
+    vm.shell.run("mem free", timeout=TIMEOUT)
+    wait_until(lambda: vm.rss() <= rss1 - 0.9 * dirtied, TIMEOUT, 0.5,
+               "RSS to fall by 90%% of %d MiB (now %d MiB)" %
+               (dirtied // MiB, vm.rss() // MiB))
+    reported = vm.shell.sysctl("hw.viomb.reported") * PAGE
+    assert reported >= 0.9 * dirtied, reported
+    return rss0, rss1, vm.rss(), reported
+
+
 def test_free_page_reporting():
     """Dirtied and freed memory leaves QEMU's RSS without ballooning."""
     with guest(",free-page-reporting=on") as vm:
         assert vm.shell.sysctl("hw.viomb.features") & F_REPORTING
-        rss0 = vm.rss()
-        out = vm.shell.run("mem touch 600M", timeout=TIMEOUT)
-        assert re.match(r"mem: touched 153600 pages", out[-1]), out
-        rss1 = vm.rss()
-        dirtied = rss1 - rss0
-        assert dirtied >= 500 * MiB, (rss0, rss1)
-        vm.shell.run("mem free", timeout=TIMEOUT)
-        wait_until(lambda: vm.rss() <= rss1 - 0.9 * dirtied, TIMEOUT, 0.5,
-                   "RSS to fall by 90%% of %d MiB (now %d MiB)" %
-                   (dirtied // MiB, vm.rss() // MiB))
-        rss2 = vm.rss()
+        rss0, rss1, rss2, reported = touch_and_report(vm, 600)
         assert vm.logical() == GiB                # the balloon took nothing
         assert vm.shell.sysctl("hw.viomb.actual") == 0
-        reported = vm.shell.sysctl("hw.viomb.reported")
-        assert reported * PAGE >= 0.9 * dirtied, reported
         # The memory is the guest's again: it can use all of it.
         out = vm.shell.run("mem touch 600M", timeout=TIMEOUT)
         assert re.match(r"mem: touched 153600 pages", out[-1]), out
         print("reporting: rss %d -> %d -> %d MiB, %d MiB reported" %
-              (rss0 // MiB, rss1 // MiB, rss2 // MiB, reported * PAGE // MiB))
+              (rss0 // MiB, rss1 // MiB, rss2 // MiB, reported // MiB))
 
 
 # --- PAGE_POISON --------------------------------------------------------
