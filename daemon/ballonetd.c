@@ -40,6 +40,7 @@
 #define BACKOFF_MIN_MS	1000
 #define BACKOFF_MAX_MS	60000
 #define DEFAULT_SHARES	1000
+#define REACT_GAP_MS	100		/* between steps started by events */
 #define DEFAULT_MIN	(128 * MIB)	/* or a quarter of max, the larger */
 
 /* What the command line sets; it wins over the file, also on reload. */
@@ -339,6 +340,23 @@ reconcile(struct daemon *d)
 	return 0;
 }
 
+/*
+ * The lowest actual since the target was last set: a guest that comes
+ * up from it on its own deflated its balloon (collect.c).
+ */
+static void
+see_actual(struct dvm *v, int64_t actual)
+{
+	if (actual <= 0 || actual >= POL_HUGE)	/* nonsense: not seen */
+		return;
+	if (v->floor_target != v->track.target || v->floor_actual <= 0) {
+		v->floor_target = v->track.target;
+		v->floor_actual = actual;
+	} else if (actual < v->floor_actual) {
+		v->floor_actual = actual;
+	}
+}
+
 /* Sample every VM; the ones gone are forgotten. */
 static void
 sample_all(struct daemon *d)
@@ -378,6 +396,7 @@ sample_all(struct daemon *d)
 			v->stats_actual = s.actual;
 		v->s = s;
 		v->have_sample = true;
+		see_actual(v, s.actual);
 		if (v->problem[0] != '\0' && strstr(v->problem, "statistics") ==
 		    NULL)
 			problem(v, "");
@@ -398,6 +417,8 @@ views(struct daemon *d)
 		resolve(d, v);
 		c.target = v->track.target;
 		c.stats_actual = v->stats_actual;
+		c.floor_actual = v->floor_target == v->track.target ?
+		    v->floor_actual : -1;
 		v->pv.name = v->name;
 		v->pv.min = v->min;
 		v->pv.max = v->max;
@@ -441,6 +462,8 @@ set_target(struct daemon *d, struct dvm *v, const struct pol_decision *dec,
 	dlog("%s: target %s -> %s (actual %s): %s", v->name,
 	    mib(old, a, sizeof(a)), mib(dec->target, b, sizeof(b)),
 	    mib(v->pv.actual, c, sizeof(c)), dec->reason);
+	v->floor_target = dec->target;	/* see_actual() from here */
+	v->floor_actual = v->pv.actual;
 	v->last = *dec;
 	v->last_old = old;
 	v->last_time = (int64_t)time(NULL);
@@ -500,6 +523,7 @@ step(struct daemon *d)
 		metrics_publish(daemon_metrics(d));	/* the failures count */
 		return d->retry_ms - now_ms();
 	}
+	d->step_ms = now_ms();
 	sample_all(d);
 	collect_host("/proc", &d->host);
 	d->host.budget = d->conf.budget;
@@ -528,8 +552,21 @@ drain_events(struct daemon *d)
 			if (ev[i].kind == BK_EV_GONE && v != NULL)
 				forget(d, ev[i].name, "gone");
 			else if (ev[i].kind == BK_EV_BALLOON && v != NULL &&
-			    ev[i].actual > 0)
+			    ev[i].actual > 0) {
+				/* Past its target and rising: the guest is
+				   out of memory now, not at the next report
+				   (collect.c decides what it means). */
+				see_actual(v, ev[i].actual);
+				if (d->pol->on_events && v->track.target > 0 &&
+				    ev[i].actual < POL_HUGE &&
+				    ev[i].actual >= v->track.target + MIB &&
+				    v->floor_target == v->track.target &&
+				    ev[i].actual >= v->floor_actual + MIB)
+					d->react = true;
 				v->s.actual = ev[i].actual;
+				if (ev[i].actual < POL_HUGE)
+					v->pv.actual = ev[i].actual; /* top */
+			}
 		}
 		if (n < 32)
 			break;
@@ -700,6 +737,13 @@ run(struct daemon *d, const struct overrides *o, struct control *ctl,
 		}
 		if (efd >= 0 && (pfd[1].revents & POLLIN))
 			drain_events(d);
+		if (d->react) {
+			/* At once, but no more than every REACT_GAP_MS. */
+			int64_t soon = d->step_ms + REACT_GAP_MS;
+			d->react = false;
+			if (soon < next)
+				next = soon > now_ms() ? soon : now_ms();
+		}
 		control_handle(ctl, control_command, &x);
 	}
 }

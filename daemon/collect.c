@@ -147,13 +147,20 @@ collect_vm(const struct pol_params *p, const struct collect_ctx *c,
 	out->total = out->free = out->avail = out->used = -1;
 	out->short_mem = false;
 	out->short_why = NULL;
+	out->self_deflated = false;
 
-	/* The guest deflated past its target on its own (deflate-on-oom). */
-	if (out->actual > 0 && c->target > 0 && prev != NULL &&
-	    out->actual > c->target + SLACK / 4 &&
-	    prev->actual > 0 && prev->actual < POL_HUGE &&
-	    out->actual > prev->actual + SLACK / 4) {
+	/*
+	 * The guest deflated past its target on its own (deflate-on-oom):
+	 * a guest takes BN_OOM_STEP pages (1 MiB, as Linux) at a time, so
+	 * one step past the target, and up from the lowest actual since
+	 * the target was set (not one still coming down to it), is enough.
+	 */
+	if (out->actual > 0 && c->target > 0 && c->target < POL_HUGE &&
+	    c->floor_actual > 0 && c->floor_actual < POL_HUGE &&
+	    out->actual >= c->target + MIB &&
+	    out->actual >= c->floor_actual + MIB) {
 		out->short_mem = true;
+		out->self_deflated = true;
 		out->short_why = "the guest deflated its balloon itself";
 	}
 	if (!out->stats_ok)

@@ -37,6 +37,8 @@ struct collect_ctx {
 					   first seen (the balloon moves
 					   between reports), -1: the
 					   sample's */
+	int64_t		floor_actual;	/* the lowest actual seen since the
+					   target was set, -1 unknown */
 };
 
 /*

@@ -31,6 +31,8 @@ struct dvm {
 	bool		 have_prev;	/* prev is valid */
 	struct bk_sample s, prev;	/* the latest two samples */
 	int64_t		 stats_actual;	/* actual when s's report was new */
+	int64_t		 floor_actual;	/* lowest actual since floor_target */
+	int64_t		 floor_target;	/* the target floor_actual is for */
 	int		 status;	/* BK_* of the last sample */
 	char		 problem[BK_ERR_MAX];	/* the last problem reported
 						   ("" none): said once */
@@ -60,6 +62,9 @@ struct daemon {
 	int64_t			 backoff_ms;	/* backend: next wait */
 	uint64_t		 steps, changes, failures;
 	bool			 backend_down;
+	bool			 react;		/* a guest deflated on its own:
+						   step now (pol->on_events) */
+	int64_t			 step_ms;	/* when the last step ran */
 	int64_t			 started;	/* epoch seconds */
 };
 

@@ -60,6 +60,9 @@ struct pol_vm {
 					   rising, or the guest deflated on
 					   its own (deflate-on-oom) */
 	const char	*short_why;	/* which of these; NULL if not short */
+	bool		 self_deflated;	/* short because its actual rose past
+					   its target: the guest ran out of
+					   memory faster than stats show */
 	bool		 excluded;	/* the daemon will not move it (no
 					   balloon): its actual is fixed */
 };
@@ -121,6 +124,8 @@ struct policy {
 	const char	*name;
 	int64_t		 period_ms;	/* how often it decides (its peer's
 					   period; 0: every interval) */
+	bool		 on_events;	/* also decides at once when a guest
+					   deflates on its own (an event) */
 	void		(*run)(const struct pol_params *p,
 			    const struct pol_host *h, const struct pol_vm *vms,
 			    size_t n, struct pol_track *t,

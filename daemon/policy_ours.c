@@ -81,6 +81,54 @@ fill(const struct pol_vm *vms, struct want *w, size_t n, int64_t *left,
 	}
 }
 
+/*
+ * The budget no VM wants goes, by shares, to the guests that deflated
+ * their balloons themselves: they ran out faster than their reports can
+ * show, and a second OOM waits a second for QEMU's next event.  Memory
+ * they do not touch costs the host nothing, and what they do not use
+ * comes back by the damped shrinking once their reports show it.
+ */
+static void
+give_spare(const struct pol_vm *vms, struct want *w, size_t n, int64_t spare,
+    struct pol_decision *out)
+{
+	int64_t given[n > 0 ? n : 1];
+
+	for (size_t i = 0; i < n; i++)
+		given[i] = 0;
+	/* By shares; what a guest at its max cannot take goes round again. */
+	for (size_t pass = 0; pass < n && spare >= MIB; pass++) {
+		int64_t shares = 0, left = spare;
+		for (size_t i = 0; i < n; i++)
+			if (w[i].on && vms[i].self_deflated &&
+			    w[i].want < vms[i].max)
+				shares += vms[i].shares;
+		if (shares == 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (!w[i].on || !vms[i].self_deflated ||
+			    w[i].want >= vms[i].max)
+				continue;
+			int64_t give = (int64_t)((double)spare *
+			    (double)vms[i].shares / (double)shares) / MIB * MIB;
+			if (give > vms[i].max - w[i].want)
+				give = vms[i].max - w[i].want;
+			w[i].want += give;
+			given[i] += give;
+			left -= give;
+		}
+		if (left == spare)
+			break;
+		spare = left;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (given[i] > 0)
+			pol_reason(&out[i], "short of memory (%s): grow fast, "
+			    "with %lld MiB of the budget nobody wants",
+			    vms[i].short_why ? vms[i].short_why : "?",
+			    (long long)(given[i] / MIB));
+}
+
 /* Whether V is left alone this step; T's state says why. */
 static bool
 left_alone(const struct pol_params *p, const struct pol_host *h,
@@ -153,10 +201,10 @@ want_of(const struct pol_params *p, const struct pol_host *h,
 			step = p->grow_min;
 		/* Grow from the last target once the balloon got there and
 		   the guest reported since; until then it is still receiving
-		   the last growth. */
-		if ((t->target > 0 && cur + SLACK < t->target) ||
-		    (t->grown_stats > 0 && v->stats_time <= t->grown_stats &&
-		    v->stats_ok)) {
+		   the last growth.  A guest past its target has shown it. */
+		if (!v->self_deflated && ((t->target > 0 &&
+		    cur + SLACK < t->target) || (t->grown_stats > 0 &&
+		    v->stats_time <= t->grown_stats && v->stats_ok))) {
 			pol_reason(d, "short of memory (%s): waiting for the "
 			    "last growth to show", v->short_why ?
 			    v->short_why : "?");
@@ -220,6 +268,8 @@ ours_run(const struct pol_params *p, const struct pol_host *h,
 		w[i].lo = vms[i].min;
 		sum += w[i].want;
 	}
+	if (sum < pool)
+		give_spare(vms, w, n, pool - sum, out);
 	if (sum > pool) {
 		int64_t left = pool;
 		for (size_t i = 0; i < n; i++)
@@ -249,5 +299,6 @@ ours_run(const struct pol_params *p, const struct pol_host *h,
 const struct policy policy_ours = {
 	.name		= "ours",
 	.period_ms	= 0,
+	.on_events	= true,
 	.run		= ours_run,
 };

@@ -8,7 +8,9 @@
  * DEFLATE_ON_OOM, may take them back from the balloon) until the guest
  * holds its demand, and gives them back when the demand falls.  What the
  * guest could not get is counted: failed allocations, the time spent
- * below the demand, and per step up the time until it was met.
+ * below the demand, and per step up the time until it was met and the
+ * time until it was available (held plus free covers it: the host has
+ * given the memory, what is left is writing to it).
  */
 #include <stdint.h>
 
@@ -43,6 +45,8 @@ static struct {
 	uint64_t	retry_ms;	/* no allocation before this */
 	uint64_t	step_ms;	/* when the open step up began */
 	int		step_open;
+	uint64_t	avail_ms;	/* into the step when available, or 0 */
+	int		step_avail;
 	uint64_t	steps;		/* steps up met */
 	uint32_t	reaction[WAVE_STEPS_MAX];	/* ms, a ring */
 } wave;
@@ -104,8 +108,19 @@ step_met(uint64_t now)
 	wave.reaction[wave.steps % WAVE_STEPS_MAX] = ms;
 	wave.steps++;
 	wave.step_open = 0;
-	kprintf("wave: step to %llu MiB met in %u ms\n",
-	    (unsigned long long)(wave.demand >> 8), ms);
+	kprintf("wave: step to %llu MiB met in %u ms, available in %llu ms\n",
+	    (unsigned long long)(wave.demand >> 8), ms,
+	    (unsigned long long)wave.avail_ms);
+}
+
+static void
+check_available(uint64_t now)
+{
+	if (wave.step_open && !wave.step_avail &&
+	    wave.held + pmem.free_pages >= wave.demand) {
+		wave.avail_ms = now - wave.step_ms;
+		wave.step_avail = 1;
+	}
 }
 
 void
@@ -119,6 +134,7 @@ wave_poll(uint64_t now)
 	if (d > wave.demand) {
 		wave.step_ms = wave.last_ms = now; /* no wait before the step */
 		wave.step_open = 1;
+		wave.step_avail = 0;
 	}
 	wave.demand = d;
 	if (wave.held < wave.demand)
@@ -126,6 +142,7 @@ wave_poll(uint64_t now)
 	wave.last_ms = now;
 	while (wave.held > wave.demand)
 		release_one();
+	check_available(now);
 	for (n = 0; wave.held < wave.demand && n < WAVE_CHUNK &&
 	    now >= wave.retry_ms; n++) {
 		if (hold_one() != 0) {
@@ -133,6 +150,7 @@ wave_poll(uint64_t now)
 			wave.retry_ms = now + WAVE_RETRY_MS;
 		}
 	}
+	check_available(now);
 	if (wave.step_open && wave.held >= wave.demand)
 		step_met(now);
 }

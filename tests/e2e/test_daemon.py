@@ -653,6 +653,57 @@ def test_daemon_detaches():
 
 
 @timeout(600)
+def test_daemon_reacts_to_own_deflation():
+    """A guest that deflates its balloon on OOM is grown at once, from its
+    balloon event, with the budget nobody wants: the interval is ten
+    minutes, so no periodic step can be what grew it."""
+    with run_dir() as run:
+        for name in ("p", "q"):
+            start_guest(run, name, SIZE)
+        for name in ("p", "q"):
+            run.wait_ready(name)
+        config = os.path.join(run.dir, "ballonetd.conf")
+        with open(config, "w") as f:
+            f.write('policy = "ours"; budget = "700M"; interval = 600.0;\n'
+                    'stats_period = 1;\nvms = ( { name = "p"; }, '
+                    '{ name = "q"; } );\n')
+        d = Daemon(run, config)
+        try:
+            # The first step takes idle memory back (half the way).
+            wait_until(lambda: all(v["last"] is not None
+                                   for v in d.vms().values()) and
+                       len(d.vms()) == 2, TIMEOUT, 0.5, "first step")
+            target = d.vms()["p"]["target"]
+            steps = d.status()["steps"]
+            assert target < SIZE - 64 * MiB, d.vms()["p"]
+            shell = Shell(run.path("p", "serial.sock"), TIMEOUT)
+            try:
+                # Seen by the daemon (from the balloon's events: it
+                # samples at its interval only).
+                wait_until(lambda: d.vms()["p"]["actual"] <= target + MiB,
+                           TIMEOUT, 0.5, "p at its target")
+                out = shell.run("mem touch %dM" % ((target + 16 * MiB) //
+                                                   MiB), timeout=TIMEOUT)
+                assert out[-1].startswith("mem: touched"), out
+            finally:
+                shell.close()
+            wait_until(lambda: "budget nobody wants" in d.log_text(),
+                       TIMEOUT, 0.5, "p grown from its event")
+            v = d.vms()
+            assert v["p"]["target"] > target, v["p"]
+            assert v["p"]["target"] <= SIZE, v["p"]
+            assert sum(x["target"] for x in v.values()) <= 700 * MiB, v
+            # Only steps the events started: the interval has not passed.
+            assert d.status()["steps"] > steps
+            assert time.time() - d.status()["started"] < 600
+        except BaseException:
+            d.kill()
+            print(d.log_text())
+            raise
+        assert d.stop() == 0
+
+
+@timeout(600)
 def test_daemon_anchor_policies():
     """Each anchor policy on two real guests: it decides, with its own
     reasons, within min, max and the budget; static sets each VM once."""

@@ -10,6 +10,8 @@ TIMEOUT = 180
 STATUS = re.compile(r"wave: (running|stopped), demand (\d+) MiB, held (\d+) "
                     r"MiB, steps (\d+), failures (\d+), waited (\d+) ms, "
                     r"reaction median (\d+) ms")
+STEP = re.compile(r"wave: step to (\d+) MiB met in (\d+) ms, available in "
+                  r"(\d+) ms")
 
 
 @contextlib.contextmanager
@@ -43,6 +45,10 @@ def test_wave_follows_demand():
         # Three periods later: three steps up met, none failed.
         wait_until(lambda: status(vm)[3] >= 3, TIMEOUT, 1.0, "three steps")
         assert "wave: step to 160 MiB met in" in vm.shell.raw
+        # Nothing ballooned: the memory is free before each step, so it is
+        # available at once; meeting it is writing to it.
+        for mib, met, avail in STEP.findall(vm.shell.raw):
+            assert int(avail) == 0 and int(met) >= 0, (mib, met, avail)
         state, demand, held, steps, failures, waited, median = status(vm)
         assert state == "running" and demand in (40, 160), status(vm)
         assert failures == 0, status(vm)
@@ -79,6 +85,23 @@ def test_wave_counts_what_it_could_not_get():
         assert free_pages(vm) == free0
         print("starved wave: held %d MiB, %d failures, waited %d ms" %
               (held, failures, waited))
+
+
+def test_wave_available_from_the_balloon():
+    """Ballooned to 128 MiB with DEFLATE_ON_OOM, a 200 MiB demand is met
+    from the balloon: the memory is not free at the step, so it becomes
+    available only once the guest took it back, and no later than met."""
+    with guest(",deflate-on-oom=on") as vm:
+        vm.balloon(128 * MiB)
+        vm.wait_logical(128 * MiB, TIMEOUT)
+        vm.shell.run("wave 6 200M 0M", timeout=TIMEOUT)
+        wait_until(lambda: vm.shell.run("wave", timeout=TIMEOUT) and
+                   STEP.search(vm.shell.raw), TIMEOUT, 0.5, "a step met")
+        mib, met, avail = STEP.search(vm.shell.raw).groups()
+        assert int(mib) == 200
+        assert 0 < int(avail) <= int(met), (met, avail)
+        assert vm.shell.sysctl("hw.balloon.oom_deflated") > 0
+        vm.shell.run("wave stop", timeout=TIMEOUT)
 
 
 def test_wave_bad_arguments():

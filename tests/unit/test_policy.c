@@ -218,6 +218,91 @@ ours_short_takes_from_idle(void **state)
 	assert_limits(&w);
 }
 
+/*
+ * Ours: guests that deflated their balloons themselves (out of memory)
+ * share the budget nobody wants, by shares, within their max; a guest
+ * short for another reason gets only its step.
+ */
+static void
+ours_self_deflated_gets_spare(void **state)
+{
+	struct world w;
+	struct pol_vm *a, *b, *c;
+
+	(void)state;
+	world_init(&w, "ours", 2 * GIB);
+	a = add_vm(&w, 2 * GIB, 200 * MIB, 190 * MIB);
+	b = add_vm(&w, 2 * GIB, 200 * MIB, 190 * MIB);
+	c = add_vm(&w, 2 * GIB, 200 * MIB, 190 * MIB);
+	for (size_t i = 0; i < w.n; i++)
+		w.t[i].target = 199 * MIB;	/* all three went past it */
+	a->short_mem = b->short_mem = c->short_mem = true;
+	a->self_deflated = b->self_deflated = true;
+	a->short_why = b->short_why = "deflated";
+	c->short_why = "free memory below the low watermark";
+	b->shares = 3000;
+	step(&w);
+	assert_true(sum_targets(&w) <= 2 * GIB);
+	assert_limits(&w);
+	int64_t step_only = w.d[2].target;
+	assert_true(step_only >= 200 * MIB + 64 * MIB);
+	assert_true(step_only < 400 * MIB);
+	/* a and b took the rest, b three times as much of it */
+	int64_t extra_a = w.d[0].target - step_only;
+	int64_t extra_b = w.d[1].target - step_only;
+	assert_true(extra_a > 100 * MIB);
+	assert_true(extra_b >= 3 * extra_a - 2 * MIB);
+	assert_true(extra_b <= 3 * extra_a + 2 * MIB);
+	assert_true(sum_targets(&w) > 2 * GIB - 8 * MIB);
+	assert_non_null(strstr(w.d[0].reason, "nobody wants"));
+	/* never past max, however much is spare; what one cannot take
+	   goes to the other */
+	world_init(&w, "ours", 2 * GIB);
+	a = add_vm(&w, 1 * GIB, 200 * MIB, 190 * MIB);
+	b = add_vm(&w, 2 * GIB, 200 * MIB, 190 * MIB);
+	w.t[0].target = w.t[1].target = 199 * MIB;
+	a->short_mem = a->self_deflated = true;
+	b->short_mem = b->self_deflated = true;
+	a->shares = 9000;
+	step(&w);
+	assert_int_equal(w.d[0].target, 1 * GIB);
+	assert_true(w.d[1].target >= 1 * GIB - 2 * MIB);
+	assert_true(sum_targets(&w) <= 2 * GIB);
+}
+
+/* Ours: after the spare growth, idle memory comes back, held, then damped. */
+static void
+ours_spare_comes_back(void **state)
+{
+	struct world w;
+	struct pol_vm *a;
+
+	(void)state;
+	world_init(&w, "ours", 3 * GIB);
+	a = add_vm(&w, 1 * GIB, 200 * MIB, 190 * MIB);
+	w.t[0].target = 199 * MIB;
+	a->short_mem = a->self_deflated = true;
+	step_follow(&w, 1000);
+	assert_int_equal(a->actual, 1 * GIB);
+	a->short_mem = a->self_deflated = false;
+	a->used = 300 * MIB;
+	for (int i = 0; i < 9; i++) {		/* held for hold_ms */
+		step_follow(&w, 1000);
+		assert_int_equal(a->actual, 1 * GIB);
+	}
+	int64_t prev = a->actual;
+	for (int i = 0; i < 20; i++) {
+		step_follow(&w, 1000);
+		/* down by at most half the distance each step */
+		assert_true(a->actual <= prev);
+		assert_true(prev - a->actual <= (prev - 300 * MIB) / 2 +
+		    32 * MIB);
+		prev = a->actual;
+	}
+	assert_true(a->actual < 400 * MIB);
+	assert_true(a->actual >= 300 * MIB);
+}
+
 /* Ours: between two idle VMs of equal shares, the idler pays more tax. */
 static void
 ours_idle_tax(void **state)
@@ -569,6 +654,41 @@ collect_good(void **state)
 	assert_true(v.short_mem);
 }
 
+/*
+ * collect_vm: past the target by one OOM step (1 MiB) and up from the
+ * lowest actual since the target was set is a guest that deflated
+ * itself; past it and still coming down is one inflating to a lower
+ * target.
+ */
+static void
+collect_self_deflated(void **state)
+{
+	struct bk_sample s = good_sample();
+	struct collect_ctx c = ctx;
+	struct pol_vm v = { .name = "x", .min = 128 * MIB, .max = 512 * MIB,
+	    .shares = 1000 };
+
+	(void)state;
+	c.target = 200 * MIB;
+	c.floor_actual = 200 * MIB;
+	s.actual = 201 * MIB;
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_true(v.short_mem && v.self_deflated);
+	s.actual = 200 * MIB + MIB / 2;		/* less than a step */
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_false(v.self_deflated);
+	c.floor_actual = 250 * MIB;		/* coming down to 200 */
+	s.actual = 250 * MIB;
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_false(v.self_deflated);
+	s.actual = 260 * MIB;			/* and back up on its own */
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_true(v.self_deflated);
+	c.floor_actual = -1;			/* no history */
+	collect_vm(&pol_defaults, &c, &s, NULL, &v);
+	assert_false(v.self_deflated);
+}
+
 /* used goes with the actual of the report's time, not of now. */
 static void
 collect_used_at_report(void **state)
@@ -674,6 +794,7 @@ hostile_random(void **state)
 					s.stats_time = ctx.now_s;
 				struct collect_ctx c = ctx;
 				c.target = w.t[i].target;
+				c.floor_actual = it % 2 ? rnd() : -1;
 				collect_vm(&w.p, &c, &s, it ? &prev[i] : NULL,
 				    &w.vm[i]);
 				prev[i] = s;
@@ -718,6 +839,8 @@ main(void)
 		cmocka_unit_test(ours_grows_short_fast),
 		cmocka_unit_test(ours_grows_once_per_report),
 		cmocka_unit_test(ours_short_takes_from_idle),
+		cmocka_unit_test(ours_self_deflated_gets_spare),
+		cmocka_unit_test(ours_spare_comes_back),
 		cmocka_unit_test(ours_idle_tax),
 		cmocka_unit_test(ours_holds_after_growth),
 		cmocka_unit_test(ours_steady_no_churn),
@@ -733,6 +856,7 @@ main(void)
 		cmocka_unit_test(excluded_untouched),
 		cmocka_unit_test(collect_good),
 		cmocka_unit_test(collect_used_at_report),
+		cmocka_unit_test(collect_self_deflated),
 		cmocka_unit_test(collect_hostile),
 		cmocka_unit_test(hostile_random),
 		cmocka_unit_test(host_files),
