@@ -190,17 +190,6 @@ vm_await_event(struct qmp *q, const struct vm *vm, int ms, const char *what)
 	return EXIT_OK;
 }
 
-static int
-get_bytes(json_t *obj, const char *key, uint64_t *bytes)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return -1;
-	*bytes = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
 int
 query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes)
 {
@@ -211,8 +200,8 @@ query_ram(struct qmp *q, const struct vm *vm, uint64_t *bytes)
 	r = vm_execute(q, vm, NULL, "query-memory-size-summary", NULL, &ret);
 	if (r != EXIT_OK)
 		return r;
-	r = get_bytes(ret, "base-memory", &base);
-	get_bytes(ret, "plugged-memory", &plugged);
+	r = qmp_get_bytes(ret, "base-memory", &base);
+	qmp_get_bytes(ret, "plugged-memory", &plugged);
 	json_decref(ret);
 	if (r != 0)
 		return fail(EXIT_QEMU, "%s: query-memory-size-summary has no "
@@ -247,7 +236,7 @@ query_actual(struct qmp *q, const struct vm *vm, uint64_t *bytes)
 
 	if ((r = vm_execute(q, vm, NULL, "query-balloon", NULL, &ret)) != EXIT_OK)
 		return r;
-	r = get_bytes(ret, "actual", bytes);
+	r = qmp_get_bytes(ret, "actual", bytes);
 	json_decref(ret);
 	if (r != 0)
 		return fail(EXIT_QEMU, "%s: query-balloon has no actual",

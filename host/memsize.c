@@ -33,17 +33,6 @@ run(struct qmp *q, struct memsize *m, const char *cmd, json_t *args,
 	return r;
 }
 
-static int
-get_bytes(json_t *obj, const char *key, uint64_t *bytes)
-{
-	json_t *v = json_object_get(obj, key);
-
-	if (!json_is_integer(v) || json_integer_value(v) < 0)
-		return -1;
-	*bytes = (uint64_t)json_integer_value(v);
-	return 0;
-}
-
 /* One entry of query-memory-devices of type virtio-mem into M. */
 static int
 vmem_of(json_t *dev, struct memsize *m)
@@ -51,10 +40,10 @@ vmem_of(json_t *dev, struct memsize *m)
 	json_t *data = json_object_get(dev, "data");
 	const char *id = json_string_value(json_object_get(data, "id"));
 
-	if (get_bytes(data, "size", &m->plugged) != 0 ||
-	    get_bytes(data, "requested-size", &m->requested) != 0 ||
-	    get_bytes(data, "max-size", &m->region) != 0 ||
-	    get_bytes(data, "block-size", &m->block) != 0 || m->block == 0)
+	if (qmp_get_bytes(data, "size", &m->plugged) != 0 ||
+	    qmp_get_bytes(data, "requested-size", &m->requested) != 0 ||
+	    qmp_get_bytes(data, "max-size", &m->region) != 0 ||
+	    qmp_get_bytes(data, "block-size", &m->block) != 0 || m->block == 0)
 		return -1;
 	snprintf(m->id, sizeof(m->id), "%s", id != NULL ? id : "");
 	m->vmem = true;
@@ -72,7 +61,7 @@ memsize_query_devices(struct qmp *q, struct memsize *m, int timeout_ms)
 	r = run(q, m, "query-memory-size-summary", NULL, &ret, timeout_ms);
 	if (r != QMP_OK)
 		return r;
-	r = get_bytes(ret, "base-memory", &m->boot);
+	r = qmp_get_bytes(ret, "base-memory", &m->boot);
 	json_decref(ret);
 	if (r != 0)
 		return bad_reply(m, "query-memory-size-summary",
@@ -106,7 +95,7 @@ memsize_query(struct qmp *q, struct memsize *m, int timeout_ms)
 		return r;
 	if ((r = run(q, m, "query-balloon", NULL, &ret, timeout_ms)) != QMP_OK)
 		return r;
-	r = get_bytes(ret, "actual", &m->actual);
+	r = qmp_get_bytes(ret, "actual", &m->actual);
 	json_decref(ret);
 	if (r != 0)
 		return bad_reply(m, "query-balloon", "no actual");

@@ -367,3 +367,14 @@ qmp_find_balloon(struct qmp *q, char *path, size_t len, int timeout_ms)
 	}
 	return QMP_OK;
 }
+
+int
+qmp_get_bytes(json_t *obj, const char *key, uint64_t *bytes)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -1;
+	*bytes = (uint64_t)json_integer_value(v);
+	return 0;
+}

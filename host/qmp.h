@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 enum qmp_status {
@@ -58,6 +59,9 @@ int qmp_execute(struct qmp *q, const char *cmd, json_t *args, json_t **ret,
 int qmp_next_event(struct qmp *q, json_t **event, int timeout_ms);
 
 void qmp_close(struct qmp *q);
+
+/* OBJ's member KEY, a non-negative integer, into *BYTES; 0, else -1. */
+int qmp_get_bytes(json_t *obj, const char *key, uint64_t *bytes);
 
 /*
  * The QOM path of the first virtio-balloon device given on the command

@@ -88,20 +88,27 @@ median(void)
 	return v[n / 2];
 }
 
+/* The number after FIELD (a scanf format with one %lu) in PATH, or 0. */
 static unsigned long
-oom_kills(void)
+proc_field(const char *path, const char *field)
 {
 	char line[128];
 	unsigned long n = 0;
-	FILE *f = fopen("/proc/vmstat", "r");
+	FILE *f = fopen(path, "r");
 
 	if (f == NULL)
 		return 0;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "oom_kill %lu", &n) == 1)
+		if (sscanf(line, field, &n) == 1)
 			break;
 	fclose(f);
 	return n;
+}
+
+static unsigned long
+oom_kills(void)
+{
+	return proc_field("/proc/vmstat", "oom_kill %lu");
 }
 
 static void
@@ -127,17 +134,7 @@ number(const char *s, unsigned long *v)
 static unsigned long
 available_mib(void)
 {
-	char line[128];
-	unsigned long kib = 0;
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (f == NULL)
-		return 0;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (sscanf(line, "MemAvailable: %lu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib >> 10;
+	return proc_field("/proc/meminfo", "MemAvailable: %lu kB") >> 10;
 }
 
 int
