@@ -398,12 +398,14 @@ release_pages(struct bn_balloon *b, const bn_pfn_t *pfns, uint32_t n)
 {
 	uint32_t i;
 
-	for (i = 0; i < n; i++) {
-		if (b->cfg.poison)
+	if (n == 0)
+		return;
+	if (b->cfg.poison)
+		for (i = 0; i < n; i++)
 			bn_port_page_fill(b->cfg.os, pfn_to_pa(pfns[i]),
 			    b->cfg.poison_val);
-		bn_port_page_free(b->cfg.os, pfn_to_pa(pfns[i]));
-	}
+	/* One call per request: the port may free a bitmap word at a time. */
+	bn_port_pages_free(b->cfg.os, pfns, n);
 }
 
 static int

@@ -459,6 +459,42 @@ pmem_free_clean(uint64_t pa)
 }
 
 /*
+ * pmem_free_clean() for a list of frames, a bitmap word at a time: a
+ * deflate gives back a request's frames in the balloon bitmap's order,
+ * ascending, so most share a word with the one before.  A frame that is
+ * out of the boot RAM, or free already, takes the per-frame path (hot
+ * pages, the bad free message).
+ */
+void
+pmem_free_clean_pfns(const uint64_t *pfns, uint32_t n)
+{
+	uint64_t w, mask, bit;
+	uint32_t i = 0, start;
+
+	while (i < n) {
+		start = i;
+		w = pfns[i] / 64;
+		mask = 0;
+		for (; i < n && pfns[i] / 64 == w && pfns[i] != 0 &&
+		    pfns[i] < pmem.max_pfn; i++) {
+			bit = 1ull << (pfns[i] & 63);
+			if (((pmem.map[w] | mask) & bit) != 0)
+				break;
+			mask |= bit;
+		}
+		if (mask != 0) {
+			pmem.map[w] |= mask;
+			pmem.clean[w] |= mask;
+			pmem.free_pages += (uint64_t)__builtin_popcountll(mask);
+			if (w < pmem.cursor)
+				pmem.cursor = w;
+		}
+		if (i == start)
+			pmem_free_clean(pfns[i++] << PAGE_SHIFT);
+	}
+}
+
+/*
  * Hot-plugged ranges.  Their bitmaps come from the boot RAM at
  * pmem_add_range(), two bits per frame of the range and one per 64 frames:
  * 64.5 KiB per GiB.

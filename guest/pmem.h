@@ -105,6 +105,8 @@ void		pmem_free(uint64_t pa);
 /* The balloon's pages: taken without dirtying, given back clean. */
 uint64_t	pmem_take(void);			/* 0: none left */
 void		pmem_free_clean(uint64_t pa);
+/* The same for "n" frame numbers, cheapest when ascending. */
+void		pmem_free_clean_pfns(const uint64_t *pfns, uint32_t n);
 /* Does the frame at "pa" hold no guest data (see above)? */
 int		pmem_is_clean(uint64_t pa);
 /* From now on, fill every page freed with "byte" (poison=BYTE). */

@@ -60,6 +60,14 @@ bn_port_page_free(void *os, bn_paddr_t pa)
 	pmem_free_clean(pa);
 }
 
+void
+bn_port_pages_free(void *os, const uint64_t *pfns, uint32_t n)
+{
+	(void)os;
+	zpage_forget_pfns(pfns, n);
+	pmem_free_clean_pfns(pfns, n);
+}
+
 /*
  * A clean frame holds no guest data (pmem.h): leave it untouched, so that
  * the host need not back it just to discard it.  zero=always: zero those

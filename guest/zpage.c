@@ -177,6 +177,17 @@ zpage_forget(uint64_t pa)
 }
 
 void
+zpage_forget_pfns(const uint64_t *pfns, uint32_t n)
+{
+	uint32_t i;
+
+	if (zpool.given == NULL)	/* no pool was ever made */
+		return;
+	for (i = 0; i < n; i++)
+		zpage_forget(pfns[i] << PAGE_SHIFT);
+}
+
+void
 zpage_freed(uint64_t pfn)
 {
 	uint64_t c = pfn >> CHUNK_SHIFT, bit = 1ull << (c % 64);

@@ -42,6 +42,8 @@ int		zpage_pool_take(uint64_t *pa);
 bool		zpage_prezeroed(uint64_t pa);
 /* Forget that "pa" is pre-zeroed: the page goes back to pmem. */
 void		zpage_forget(uint64_t pa);
+/* The same for "n" frame numbers. */
+void		zpage_forget_pfns(const uint64_t *pfns, uint32_t n);
 
 /* pmem_free() freed frame "pfn": zero it when the CPU is idle. */
 void		zpage_freed(uint64_t pfn);

@@ -81,6 +81,15 @@ int bn_port_page_alloc(void *os, bn_paddr_t *pa);
 void bn_port_page_free(void *os, bn_paddr_t pa);
 
 /*
+ * bn_port_page_free() for each of the "n" frame numbers (pa >> 12) in
+ * "pfns", with the same guarantees: the engine's way to give back a whole
+ * request at once.  They come mostly in ascending order (the engine's
+ * bitmap order), so a port with a bitmap allocator may free a word at a
+ * time.
+ */
+void bn_port_pages_free(void *os, const uint64_t *pfns, uint32_t n);
+
+/*
  * Called before the page's frame number leaves the guest.  After this the
  * page holds no guest data: nothing the OS or its users wrote (balloon.4,
  * SECURITY CONSIDERATIONS).  Filling it with zeroes does; a port may skip

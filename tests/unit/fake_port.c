@@ -206,6 +206,15 @@ bn_port_page_free(void *osp, bn_paddr_t pa)
 }
 
 void
+bn_port_pages_free(void *osp, const uint64_t *pfns, uint32_t n)
+{
+	uint32_t i;
+
+	for (i = 0; i < n; i++)
+		bn_port_page_free(osp, (bn_paddr_t)pfns[i] * 4096);
+}
+
+void
 bn_port_page_zero(void *osp, bn_paddr_t pa)
 {
 	struct fake_os *os = osp;
