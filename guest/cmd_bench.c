@@ -231,7 +231,7 @@ bench_mem(void)
 	}
 	softc = sizeof(*sc);
 	bitmap = BN_BITMAP_BYTES(sc->balloon.cfg.max_pfn);
-	bufs = (uint64_t)sc->nslots * BN_PAGE_SIZE;
+	bufs = (uint64_t)sc->nslots * VIOMB_PFNBUF_BYTES;
 	rings = sc->inflateq.bytes + sc->deflateq.bytes;
 	kprintf("bench: driver memory %llu bytes: softc %llu, bitmap %llu, "
 	    "buffers %llu, rings %llu\n",

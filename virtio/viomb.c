@@ -153,15 +153,15 @@ viomb_queue(struct viomb_softc *sc, struct virtqueue *vq, enum viomb_vq which)
 	return error;
 }
 
-/* One page of frame numbers per request slot: BN_BATCH_MAX * 4 bytes. */
+/* One buffer of frame numbers per request slot: BN_BATCH_MAX * 4 bytes. */
 static int
 viomb_buffers(struct viomb_softc *sc, uint32_t nslots)
 {
 	uint32_t i;
 
 	for (i = 0; i < nslots; i++) {
-		sc->pfnbuf[i] = bn_port_dma_alloc(sc->vdev->os, BN_PAGE_SIZE,
-		    &sc->pfnbuf_pa[i]);
+		sc->pfnbuf[i] = bn_port_dma_alloc(sc->vdev->os,
+		    VIOMB_PFNBUF_BYTES, &sc->pfnbuf_pa[i]);
 		if (sc->pfnbuf[i] == NULL) {
 			viomb_log(sc, BN_LOG_ERR, "no memory for buffers");
 			return BN_ENOMEM;
@@ -182,7 +182,8 @@ viomb_teardown(struct viomb_softc *sc)
 		viomb_log(sc, BN_LOG_ERR, "device does not reset");
 	viomb_report_drop(sc);
 	for (i = 0; i < sc->nslots; i++) {
-		bn_port_dma_free(sc->vdev->os, sc->pfnbuf[i], BN_PAGE_SIZE);
+		bn_port_dma_free(sc->vdev->os, sc->pfnbuf[i],
+		    VIOMB_PFNBUF_BYTES);
 		sc->pfnbuf[i] = NULL;
 		sc->pfnbuf_pa[i] = 0;
 	}

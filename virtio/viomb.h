@@ -50,6 +50,10 @@ enum viomb_vq {
 	VIOMB_VQ_REPORTING,	/* VIRTIO_BALLOON_F_REPORTING */
 };
 
+/* A request's frame numbers, le32 each, in whole pages. */
+#define VIOMB_PFNBUF_BYTES \
+	((BN_BATCH_MAX * 4 + BN_PAGE_SIZE - 1) / BN_PAGE_SIZE * BN_PAGE_SIZE)
+
 struct viomb_softc {
 	const char		*name;		/* "viomb0", for messages */
 	struct virtio_dev	*vdev;		/* its transport */
@@ -68,9 +72,9 @@ struct viomb_softc {
 	bool			 stats_out;	/* the device has the buffer */
 	viomb_report_done_t	*report_done;
 	void			*report_arg;
-	/* One page of le32 frame numbers per engine request slot. */
-	uint32_t		 nslots;	/* pages in pfnbuf[] */
-	uint32_t		*pfnbuf[BN_INFLIGHT_MAX]; /* a page each */
+	/* BN_BATCH_MAX le32 frame numbers per engine request slot. */
+	uint32_t		 nslots;	/* buffers in pfnbuf[] */
+	uint32_t		*pfnbuf[BN_INFLIGHT_MAX]; /* VIOMB_PFNBUF_BYTES each */
 	bn_paddr_t		 pfnbuf_pa[BN_INFLIGHT_MAX]; /* device's */
 	uint32_t		 dev_errors;	/* used entries ignored */
 	uint32_t		 errors_said;	/* dev_errors already logged */

@@ -23,6 +23,8 @@
 #define XB_PATH_TARGET		"memory/target"
 #define XB_PATH_STATIC_MAX	"memory/static-max"
 #define XB_WATCH_TOKEN		"ballonet"
+/* Extents per hypercall, whatever BN_BATCH_MAX a port builds with. */
+#define XB_BATCH		(BN_BATCH_MAX < 1024 ? BN_BATCH_MAX : 1024)
 
 static void	xb_poll(void *be);
 static int	xb_submit(void *be, struct bn_request *req);
@@ -330,7 +332,7 @@ xb_engine(struct xenballoon_softc *sc, const struct xenballoon_config *cfg)
 		.max_pfn = cfg->max_pfn,
 		.bitmap = cfg->bitmap,
 		.batch_pages = cfg->batch_pages != 0 ? cfg->batch_pages :
-		    BN_BATCH_MAX,
+		    XB_BATCH,
 		.max_inflight = 1,	/* hypercalls complete at once */
 		.host_floor = false,
 		.poison = cfg->poison,

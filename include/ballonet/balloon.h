@@ -37,7 +37,15 @@
 #define BN_PAGE_SIZE		4096u
 #define BN_KIB_PER_PAGE		(BN_PAGE_SIZE / 1024u)
 
-#define BN_BATCH_MAX		1024	/* frame numbers per request */
+/*
+ * Frame numbers per request.  A port may raise it at build time: every
+ * request slot holds that many (8 bytes each, BN_INFLIGHT_MAX slots).
+ * The reference guest uses 4096: under QEMU's TCG a 768 MiB resize costs
+ * about a third less CPU than with 1024 (README, Performance).
+ */
+#ifndef BN_BATCH_MAX
+#define BN_BATCH_MAX		1024
+#endif
 #define BN_INFLIGHT_MAX		8	/* requests the engine keeps at once */
 #define BN_SAFEGUARD_EXTRA	256	/* pages above the OS reserve; balloon.4 */
 #define BN_OOM_STEP		256	/* pages taken back per OOM step */
