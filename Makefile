@@ -31,7 +31,7 @@ GUEST_CFLAGS	:= $(WARN) -O2 -g -ffreestanding -fno-builtin -nostdinc \
 		   -isystem $(shell $(CC) -print-file-name=include) \
 		   -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
 		   -mgeneral-regs-only -fno-asynchronous-unwind-tables \
-		   -Iinclude -Ivirtio -Ixen -Iguest \
+		   -Iinclude -Ivirtio -Ixen -Iguest -DBN_BATCH_MAX=4096 \
 		   $(if $(GUEST_DEBUG),-DBN_DEBUG)
 GUEST_LDFLAGS	:= -nostdlib -static -no-pie -Wl,--build-id=none \
 		   -Wl,-z,max-page-size=4096 -Wl,-z,noexecstack
