@@ -362,29 +362,31 @@ static uint32_t
 gather_pages(struct bn_balloon *b, struct bn_request *req, uint32_t n,
     bool *refused)
 {
-	bn_paddr_t pa;
 	bn_pfn_t pfn;
-	uint32_t got = 0;
+	uint32_t got, i, kept = 0;
+	bool bad = false;
 
-	*refused = false;
-	while (got < n) {
-		if (bn_port_page_alloc(b->cfg.os, &pa) != 0) {
-			*refused = true;
-			break;
-		}
-		pfn = pa >> BN_PAGE_SHIFT;
+	/* One call per request: under TCG, calls per page add up. */
+	got = bn_port_pages_alloc(b->cfg.os, req->pfns, n);
+	if (got > n)
+		got = n;
+	*refused = got < n;
+	for (i = 0; i < got; i++) {
+		pfn = req->pfns[i];
 		if (pfn >= b->cfg.max_pfn || bit_test(b, pfn)) {
 			/* A port bug: keep the page out of our books. */
-			bn_balloon_log(b, BN_LOG_ERR,
-			    "page 0x%llx from the OS is untracked or ballooned",
-			    (unsigned long long)pa);
-			*refused = true;
-			break;
+			if (!bad)
+				bn_balloon_log(b, BN_LOG_ERR, "page 0x%llx from "
+				    "the OS is untracked or ballooned",
+				    (unsigned long long)pfn_to_pa(pfn));
+			bad = true;
+			continue;
 		}
-		bn_port_page_zero(b->cfg.os, pa);
-		req->pfns[got++] = pfn;
+		req->pfns[kept++] = pfn;
 	}
-	return got;
+	if (bad)
+		*refused = true;
+	return kept;
 }
 
 /*

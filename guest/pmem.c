@@ -313,6 +313,32 @@ pmem_take(void)
 	return 0;
 }
 
+/*
+ * pmem_take() for up to "n" frames, a bitmap word at a time; their frame
+ * numbers into pfns[].  Returns how many (fewer: no free frame left).
+ */
+uint32_t
+pmem_take_pfns(uint64_t *pfns, uint32_t n)
+{
+	uint64_t scanned, w, bits;
+	uint32_t got = 0;
+
+	for (scanned = 0; got < n && scanned < pmem.nwords; scanned++) {
+		w = pmem.cursor;
+		bits = pmem.map[w];
+		while (bits != 0 && got < n) {
+			pfns[got++] = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+		}
+		pmem.map[w] = bits;
+		if (bits != 0)
+			break;
+		pmem.cursor = w + 1 == pmem.nwords ? 0 : w + 1;
+	}
+	pmem.free_pages -= got;
+	return got;
+}
+
 static uint64_t hot_take(void);
 static bool hot_free(uint64_t pa, bool fill);
 

@@ -104,6 +104,8 @@ uint64_t	pmem_alloc_contig(uint64_t npages);	/* 0: none */
 void		pmem_free(uint64_t pa);
 /* The balloon's pages: taken without dirtying, given back clean. */
 uint64_t	pmem_take(void);			/* 0: none left */
+/* Up to "n" frame numbers into pfns[]; returns how many. */
+uint32_t	pmem_take_pfns(uint64_t *pfns, uint32_t n);
 void		pmem_free_clean(uint64_t pa);
 /* The same for "n" frame numbers, cheapest when ascending. */
 void		pmem_free_clean_pfns(const uint64_t *pfns, uint32_t n);

@@ -51,6 +51,42 @@ bn_port_page_alloc(void *os, bn_paddr_t *pa)
 	return BN_OK;
 }
 
+/*
+ * A request's worth at once: `bench pool` pages first (zeroed already),
+ * then pmem's, a bitmap word at a time, zeroed as bn_port_page_zero()
+ * does, with the clean bit read inline: under TCG every call and return
+ * per page costs.
+ */
+uint32_t
+bn_port_pages_alloc(void *os, uint64_t *pfns, uint32_t n)
+{
+	struct guest *g = os;
+	uint64_t p, pfn, room;
+	uint32_t got = 0, pool, i;
+
+	while (got < n && zpage_pool_take(&p) == 0)
+		pfns[got++] = p >> PAGE_SHIFT;
+	pool = got;
+	if (got < n && pmem.free_pages > g->reserve_pages) {
+		room = pmem.free_pages - g->reserve_pages;
+		got += pmem_take_pfns(pfns + got,
+		    n - got < room ? n - got : (uint32_t)room);
+	}
+	for (i = 0; i < pool; i++)
+		bn_port_page_zero(os, pfns[i] << PAGE_SHIFT);
+	for (; i < got; i++) {
+		pfn = pfns[i];
+		if (!pmem.zero_always &&
+		    ((pmem.clean[pfn / 64] >> (pfn & 63)) & 1) != 0) {
+			pmem.zero_skipped++;
+			continue;
+		}
+		zpage_zero(pfn << PAGE_SHIFT);
+		pmem.zeroed++;
+	}
+	return got;
+}
+
 /* Zeroed on its way out or back from the host: no guest data in it. */
 void
 bn_port_page_free(void *os, bn_paddr_t pa)

@@ -69,6 +69,15 @@ typedef uint64_t bn_paddr_t;
 int bn_port_page_alloc(void *os, bn_paddr_t *pa);
 
 /*
+ * The engine's way to fill a request: up to "n" pages, each taken as
+ * bn_port_page_alloc() and then zeroed as bn_port_page_zero() would, their
+ * frame numbers (pa >> 12) stored in pfns[].  Returns how many; fewer than
+ * "n" when the OS keeps its remaining free pages for itself.  Same context
+ * as bn_port_page_alloc().
+ */
+uint32_t bn_port_pages_alloc(void *os, uint64_t *pfns, uint32_t n);
+
+/*
  * Give a page taken with bn_port_page_alloc() back to the OS allocator.
  * The engine frees only pages that went through bn_port_page_zero() or
  * came back from the host: they hold no guest data, and a port may

@@ -190,6 +190,19 @@ bn_port_page_alloc(void *osp, bn_paddr_t *pa)
 	return 1;
 }
 
+uint32_t
+bn_port_pages_alloc(void *osp, uint64_t *pfns, uint32_t n)
+{
+	bn_paddr_t pa;
+	uint32_t got = 0;
+
+	while (got < n && bn_port_page_alloc(osp, &pa) == 0) {
+		bn_port_page_zero(osp, pa);
+		pfns[got++] = pa / 4096;
+	}
+	return got;
+}
+
 void
 bn_port_page_free(void *osp, bn_paddr_t pa)
 {
