@@ -60,6 +60,8 @@ struct bk_vm {
 struct bk_sample {
 	int64_t		memory;		/* the most the VM can reach, as
 					   bk_vm's memory, bytes */
+	int64_t		boot;		/* the RAM it booted with, bytes;
+					   -1 unknown */
 	int64_t		actual;		/* the logical size: RAM minus
 					   balloon, plus memory hot-plugged,
 					   bytes */

@@ -216,6 +216,8 @@ lvb_sample(struct backend *base, const char *name, struct bk_sample *s)
 		t = NULL;
 	*s = (struct bk_sample){
 		.memory = info.memory > INT64_MAX ? -1 : (int64_t)info.memory,
+		.boot = info.boot > 0 && info.boot <= INT64_MAX ?
+		    (int64_t)info.boot : -1,
 		.actual = lv_logical(&info, &st),
 		.target = t != NULL ? (int64_t)t->bytes : -1,
 		.rss = st.rss,

@@ -450,6 +450,7 @@ qmp_sample(struct backend *b, const char *name, struct bk_sample *s)
 	s->actual = memsize_logical(&m) <= INT64_MAX / 2 ?
 	    (int64_t)memsize_logical(&m) : -1;
 	s->memory = v->reach > 0 ? v->reach : v->memory;
+	s->boot = v->memory;
 	s->target = v->target;
 	s->rss = rss_of(v->pid);
 	if ((r = find_balloon(bq, v)) != BK_OK)

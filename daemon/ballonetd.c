@@ -41,7 +41,7 @@
 #define BACKOFF_MAX_MS	60000
 #define DEFAULT_SHARES	1000
 #define REACT_GAP_MS	100		/* between steps started by events */
-#define DEFAULT_MIN	(128 * MIB)	/* or a quarter of max, the larger */
+#define DEFAULT_MIN	(128 * MIB)	/* or a quarter of the boot RAM, the larger */
 
 /* What the command line sets; it wins over the file, also on reload. */
 struct overrides {
@@ -245,12 +245,18 @@ resolve(const struct daemon *d, struct dvm *v)
 	const struct dconf_vm *c = dconf_vm(&d->conf, v->name);
 	const struct dconf_vm *df = &d->conf.defaults;
 	int64_t memory = v->s.memory, max, min, g = v->s.min_guarantee;
+	/* The default min is a quarter of the boot RAM: of the max, with a
+	   virtio-mem region, it would keep memory plugged for ever. */
+	int64_t base = v->s.boot > 0 && v->s.boot < POL_HUGE ? v->s.boot :
+	    memory;
 
 	max = c->max > 0 ? c->max : df->max > 0 ? df->max : memory;
 	if (memory > 0 && max > memory)
 		max = memory;
+	if (base <= 0 || base > max)
+		base = max;
 	min = c->min > 0 ? c->min : df->min > 0 ? df->min :
-	    (max / 4 > DEFAULT_MIN ? max / 4 : DEFAULT_MIN);
+	    (base / 4 > DEFAULT_MIN ? base / 4 : DEFAULT_MIN);
 	if (g > 0 && g < POL_HUGE && min < g)
 		min = g;		/* libvirt's <min_guarantee> */
 	if (min > max)

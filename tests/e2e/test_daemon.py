@@ -448,7 +448,7 @@ budget = "3G";
 reserve = "256M";
 interval = 1.0;
 stats_period = 1;
-vms = ( { name = "hp"; min = "256M"; } );
+vms = ( { name = "hp"; } );
 """)
         d = Daemon(run, config)
         shell = Shell(run.path("hp", "serial.sock"))
@@ -458,6 +458,9 @@ vms = ( { name = "hp"; min = "256M"; } );
                        "hp managed")
             v = d.vms()["hp"]
             assert (v["memory"], v["max"]) == (HP_MAX, HP_MAX), v
+            # The default min is a quarter of the boot RAM, not of the max:
+            # 512 MiB of 2 GiB would keep it from going below its boot size.
+            assert v["min"] == max(128 * MiB, HP_BOOT // 4), v
             # Idle, it gives memory back through the balloon.
             wait_until(lambda: d.vms()["hp"]["target"] < HP_BOOT, TIMEOUT,
                        0.5, "hp shrunk below its boot size")
