@@ -52,7 +52,7 @@ enum viomb_vq {
 
 /* A request's frame numbers, le32 each, in whole pages. */
 #define VIOMB_PFNBUF_BYTES \
-	((BN_BATCH_MAX * 4 + BN_PAGE_SIZE - 1) / BN_PAGE_SIZE * BN_PAGE_SIZE)
+	(((size_t)BN_BATCH_MAX * 4 + BN_PAGE_SIZE - 1) / BN_PAGE_SIZE * BN_PAGE_SIZE)
 
 struct viomb_softc {
 	const char		*name;		/* "viomb0", for messages */

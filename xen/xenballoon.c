@@ -24,7 +24,11 @@
 #define XB_PATH_STATIC_MAX	"memory/static-max"
 #define XB_WATCH_TOKEN		"ballonet"
 /* Extents per hypercall, whatever BN_BATCH_MAX a port builds with. */
-#define XB_BATCH		(BN_BATCH_MAX < 1024 ? BN_BATCH_MAX : 1024)
+#if BN_BATCH_MAX < 1024
+#define XB_BATCH		BN_BATCH_MAX
+#else
+#define XB_BATCH		1024
+#endif
 
 static void	xb_poll(void *be);
 static int	xb_submit(void *be, struct bn_request *req);
