@@ -266,6 +266,9 @@ $(BUILD)/fuzz/fuzz_size: $(BUILD)/fuzz-obj/host/size.o \
     $(BUILD)/fuzz-obj/engine/str.o
 $(BUILD)/fuzz/fuzz_qmp: $(BUILD)/fuzz-obj/host/qmp.o
 $(BUILD)/fuzz/fuzz_qmp: FUZZ_LIBS := -ljansson
+$(BUILD)/fuzz/fuzz_memsize: $(BUILD)/fuzz-obj/host/qmp.o \
+    $(BUILD)/fuzz-obj/host/memsize.o
+$(BUILD)/fuzz/fuzz_memsize: FUZZ_LIBS := -ljansson -lpthread
 # `ballonet watch` itself, linked with the rest of the CLI but its main().
 $(BUILD)/fuzz/fuzz_watch: $(patsubst %.c,$(BUILD)/fuzz-obj/%.o, \
     $(filter-out host/main.c,$(CLI_SRCS)) engine/str.c)

@@ -133,10 +133,20 @@ memsize_plan(const struct memsize *m, uint64_t size, struct memsize_plan *p)
 	}
 	if (!m->vmem)
 		return MEMSIZE_ABOVE_RAM;
-	/* Whole blocks: what QEMU's requested-size takes. */
-	p->hot = (size - m->boot + m->block - 1) / m->block * m->block;
-	if (p->hot > m->region)
+	/*
+	 * Whole blocks: what QEMU's requested-size takes.  Rounded up with
+	 * no sum that can wrap, whatever block and region QEMU reported.
+	 */
+	uint64_t over = size - m->boot, hot;
+	if (over > m->region)
 		return MEMSIZE_ABOVE_MAX;
+	hot = over / m->block * m->block;
+	if (hot < over) {
+		if (m->region - hot < m->block)
+			return MEMSIZE_ABOVE_MAX;
+		hot += m->block;
+	}
+	p->hot = hot;
 	p->balloon = m->boot;
 	p->goal = m->boot + p->hot;
 	return MEMSIZE_OK;

@@ -71,6 +71,15 @@ plan_virtio_mem(void **state)
 	m.actual = 768 * MiB;
 	m.plugged = 256 * MiB;
 	assert_int_equal(memsize_logical(&m), 1 * GiB);
+	/* A hostile block and region (QEMU's integers go to 2^63 - 1): the
+	   rounding up must not wrap to a few blocks. */
+	m.block = (uint64_t)INT64_MAX;
+	m.region = (uint64_t)INT64_MAX;
+	assert_int_equal(memsize_plan(&m, UINT64_MAX, &p), MEMSIZE_ABOVE_MAX);
+	assert_int_equal(memsize_plan(&m, 2 * GiB, &p), MEMSIZE_OK);
+	assert_true(p.hot == m.block && p.goal == m.boot + m.block);
+	m.region = (uint64_t)INT64_MAX - 1;	/* one block does not fit */
+	assert_int_equal(memsize_plan(&m, 2 * GiB, &p), MEMSIZE_ABOVE_MAX);
 }
 
 /*
