@@ -570,8 +570,6 @@ drain_events(struct daemon *d)
 				    ev[i].actual >= v->floor_actual + MIB)
 					d->react = true;
 				v->s.actual = ev[i].actual;
-				if (ev[i].actual < POL_HUGE)
-					v->pv.actual = ev[i].actual; /* top */
 			}
 		}
 		if (n < 32)

@@ -677,14 +677,23 @@ def test_daemon_reacts_to_own_deflation():
                                    for v in d.vms().values()) and
                        len(d.vms()) == 2, TIMEOUT, 0.5, "first step")
             target = d.vms()["p"]["target"]
-            steps = d.status()["steps"]
             assert target < SIZE - 64 * MiB, d.vms()["p"]
             shell = Shell(run.path("p", "serial.sock"), TIMEOUT)
             try:
-                # Seen by the daemon (from the balloon's events: it
-                # samples at its interval only).
-                wait_until(lambda: d.vms()["p"]["actual"] <= target + MiB,
-                           TIMEOUT, 0.5, "p at its target")
+                # The daemon samples at its interval only: SIGHUP makes
+                # it step now, until p sits at a target it keeps.
+                def settled():
+                    steps = d.status()["steps"]
+                    before = d.vms()["p"]["target"]
+                    d.proc.send_signal(signal.SIGHUP)
+                    wait_until(lambda: d.status()["steps"] > steps,
+                               TIMEOUT, 0.2, "a step after SIGHUP")
+                    v = d.vms()["p"]
+                    return (v["target"] == before and
+                            v["actual"] <= v["target"] + MiB)
+                wait_until(settled, TIMEOUT, 0.5, "p settled")
+                target = d.vms()["p"]["target"]
+                steps = d.status()["steps"]
                 out = shell.run("mem touch %dM" % ((target + 16 * MiB) //
                                                    MiB), timeout=TIMEOUT)
                 assert out[-1].startswith("mem: touched"), out
@@ -696,7 +705,7 @@ def test_daemon_reacts_to_own_deflation():
             assert v["p"]["target"] > target, v["p"]
             assert v["p"]["target"] <= SIZE, v["p"]
             assert sum(x["target"] for x in v.values()) <= 700 * MiB, v
-            # Only steps the events started: the interval has not passed.
+            # A step the event started: the interval has not passed.
             assert d.status()["steps"] > steps
             assert time.time() - d.status()["started"] < 600
         except BaseException:
