@@ -363,6 +363,13 @@ see_actual(struct dvm *v, int64_t actual)
 	}
 }
 
+/* The lowest actual under the current target, -1 if none was seen. */
+static int64_t
+floor_of(const struct dvm *v)
+{
+	return v->floor_target == v->track.target ? v->floor_actual : -1;
+}
+
 /* Sample every VM; the ones gone are forgotten. */
 static void
 sample_all(struct daemon *d)
@@ -423,8 +430,7 @@ views(struct daemon *d)
 		resolve(d, v);
 		c.target = v->track.target;
 		c.stats_actual = v->stats_actual;
-		c.floor_actual = v->floor_target == v->track.target ?
-		    v->floor_actual : -1;
+		c.floor_actual = floor_of(v);
 		v->pv.name = v->name;
 		v->pv.min = v->min;
 		v->pv.max = v->max;
@@ -563,11 +569,9 @@ drain_events(struct daemon *d)
 				   out of memory now, not at the next report
 				   (collect.c decides what it means). */
 				see_actual(v, ev[i].actual);
-				if (d->pol->on_events && v->track.target > 0 &&
-				    ev[i].actual < POL_HUGE &&
-				    ev[i].actual >= v->track.target + MIB &&
-				    v->floor_target == v->track.target &&
-				    ev[i].actual >= v->floor_actual + MIB)
+				if (d->pol->on_events &&
+				    collect_deflated_itself(ev[i].actual,
+				    v->track.target, floor_of(v)))
 					d->react = true;
 				v->s.actual = ev[i].actual;
 			}

@@ -123,6 +123,21 @@ collect_stats_problem(const struct collect_ctx *c, const struct bk_sample *s)
 	return "";
 }
 
+/*
+ * A guest takes BN_OOM_STEP pages (1 MiB, as Linux) at a time when it
+ * deflates on OOM, so one step past the target, and up from the lowest
+ * actual since the target was set (not one still coming down to it), is
+ * enough.
+ */
+bool
+collect_deflated_itself(int64_t actual, int64_t target, int64_t floor)
+{
+	if (actual <= 0 || actual >= POL_HUGE || target <= 0 ||
+	    target >= POL_HUGE || floor <= 0 || floor >= POL_HUGE)
+		return false;
+	return actual >= target + MIB && actual >= floor + MIB;
+}
+
 /* Counter NOW minus BEFORE; 0 when either is unknown or it went back. */
 static int64_t
 rise(int64_t now, int64_t before)
@@ -149,16 +164,7 @@ collect_vm(const struct pol_params *p, const struct collect_ctx *c,
 	out->short_why = NULL;
 	out->self_deflated = false;
 
-	/*
-	 * The guest deflated past its target on its own (deflate-on-oom):
-	 * a guest takes BN_OOM_STEP pages (1 MiB, as Linux) at a time, so
-	 * one step past the target, and up from the lowest actual since
-	 * the target was set (not one still coming down to it), is enough.
-	 */
-	if (out->actual > 0 && c->target > 0 && c->target < POL_HUGE &&
-	    c->floor_actual > 0 && c->floor_actual < POL_HUGE &&
-	    out->actual >= c->target + MIB &&
-	    out->actual >= c->floor_actual + MIB) {
+	if (collect_deflated_itself(out->actual, c->target, c->floor_actual)) {
 		out->short_mem = true;
 		out->self_deflated = true;
 		out->short_why = "the guest deflated its balloon itself";

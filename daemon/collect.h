@@ -50,6 +50,13 @@ void collect_vm(const struct pol_params *p, const struct collect_ctx *c,
     const struct bk_sample *s, const struct bk_sample *prev,
     struct pol_vm *out);
 
+/*
+ * Whether ACTUAL says the guest deflated its balloon on its own
+ * (deflate-on-oom) since TARGET was set, FLOOR being the lowest actual
+ * seen since then (-1 unknown).  Anything out of range says no.
+ */
+bool collect_deflated_itself(int64_t actual, int64_t target, int64_t floor);
+
 /* Why collect_vm() found the statistics unusable ("" if usable). */
 const char *collect_stats_problem(const struct collect_ctx *c,
     const struct bk_sample *s);

@@ -10,7 +10,10 @@
  * guest could not get is counted: failed allocations, the time spent
  * below the demand, and per step up the time until it was met and the
  * time until it was available (held plus free covers it: the host has
- * given the memory, what is left is writing to it).
+ * given the memory, what is left is writing to it).  A step that needs
+ * more than the guest has free also says when its own free memory ran
+ * out: before that, no balloon and no host could have helped, so the
+ * rest of the time is the host's reaction.
  */
 #include <stdint.h>
 
@@ -47,6 +50,8 @@ static struct {
 	int		step_open;
 	uint64_t	avail_ms;	/* into the step when available, or 0 */
 	int		step_avail;
+	uint64_t	dry_ms;		/* into the step when free ran out */
+	int		step_dry;
 	uint64_t	steps;		/* steps up met */
 	uint32_t	reaction[WAVE_STEPS_MAX];	/* ms, a ring */
 } wave;
@@ -108,9 +113,24 @@ step_met(uint64_t now)
 	wave.reaction[wave.steps % WAVE_STEPS_MAX] = ms;
 	wave.steps++;
 	wave.step_open = 0;
-	kprintf("wave: step to %llu MiB met in %u ms, available in %llu ms\n",
+	kprintf("wave: step to %llu MiB met in %u ms, available in %llu ms",
 	    (unsigned long long)(wave.demand >> 8), ms,
 	    (unsigned long long)wave.avail_ms);
+	if (wave.step_dry)
+		kprintf(", own free memory used up in %llu ms",
+		    (unsigned long long)wave.dry_ms);
+	kprintf("\n");
+}
+
+/* The first allocation of the step that finds no free page left. */
+static void
+check_dry(void)
+{
+	if (wave.step_open && !wave.step_dry && !wave.step_avail &&
+	    pmem.free_pages + pmem.hot_free_pages == 0) {
+		wave.dry_ms = clock_now_ms() - wave.step_ms;
+		wave.step_dry = 1;
+	}
 }
 
 static void
@@ -135,6 +155,7 @@ wave_poll(uint64_t now)
 		wave.step_ms = wave.last_ms = now; /* no wait before the step */
 		wave.step_open = 1;
 		wave.step_avail = 0;
+		wave.step_dry = 0;
 	}
 	wave.demand = d;
 	if (wave.held < wave.demand)
@@ -145,6 +166,7 @@ wave_poll(uint64_t now)
 	check_available(now);
 	for (n = 0; wave.held < wave.demand && n < WAVE_CHUNK &&
 	    now >= wave.retry_ms; n++) {
+		check_dry();
 		if (hold_one() != 0) {
 			wave.failures++;
 			wave.retry_ms = now + WAVE_RETRY_MS;

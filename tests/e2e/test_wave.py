@@ -11,7 +11,7 @@ STATUS = re.compile(r"wave: (running|stopped), demand (\d+) MiB, held (\d+) "
                     r"MiB, steps (\d+), failures (\d+), waited (\d+) ms, "
                     r"reaction median (\d+) ms")
 STEP = re.compile(r"wave: step to (\d+) MiB met in (\d+) ms, available in "
-                  r"(\d+) ms")
+                  r"(\d+) ms(?:, own free memory used up in (\d+) ms)?")
 
 
 @contextlib.contextmanager
@@ -46,9 +46,11 @@ def test_wave_follows_demand():
         wait_until(lambda: status(vm)[3] >= 3, TIMEOUT, 1.0, "three steps")
         assert "wave: step to 160 MiB met in" in vm.shell.raw
         # Nothing ballooned: the memory is free before each step, so it is
-        # available at once; meeting it is writing to it.
-        for mib, met, avail in STEP.findall(vm.shell.raw):
+        # available at once, and the guest never runs out of its own free
+        # memory; meeting it is writing to it.
+        for mib, met, avail, dry in STEP.findall(vm.shell.raw):
             assert int(avail) == 0 and int(met) >= 0, (mib, met, avail)
+            assert dry == "", (mib, met, avail, dry)
         state, demand, held, steps, failures, waited, median = status(vm)
         assert state == "running" and demand in (40, 160), status(vm)
         assert failures == 0, status(vm)
@@ -90,16 +92,18 @@ def test_wave_counts_what_it_could_not_get():
 def test_wave_available_from_the_balloon():
     """Ballooned to 128 MiB with DEFLATE_ON_OOM, a 200 MiB demand is met
     from the balloon: the memory is not free at the step, so it becomes
-    available only once the guest took it back, and no later than met."""
+    available only once the guest took it back, and no later than met.
+    Its own free memory ran out first: only then could the balloon help."""
     with guest(",deflate-on-oom=on") as vm:
         vm.balloon(128 * MiB)
         vm.wait_logical(128 * MiB, TIMEOUT)
         vm.shell.run("wave 6 200M 0M", timeout=TIMEOUT)
         wait_until(lambda: vm.shell.run("wave", timeout=TIMEOUT) and
                    STEP.search(vm.shell.raw), TIMEOUT, 0.5, "a step met")
-        mib, met, avail = STEP.search(vm.shell.raw).groups()
+        mib, met, avail, dry = STEP.search(vm.shell.raw).groups()
         assert int(mib) == 200
         assert 0 < int(avail) <= int(met), (met, avail)
+        assert dry is not None and int(dry) <= int(avail), (dry, avail)
         assert vm.shell.sysctl("hw.balloon.oom_deflated") > 0
         vm.shell.run("wave stop", timeout=TIMEOUT)
 

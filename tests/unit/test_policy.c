@@ -689,6 +689,20 @@ collect_self_deflated(void **state)
 	assert_false(v.self_deflated);
 }
 
+/* The same test on a balloon event's actual: nonsense never says yes. */
+static void
+collect_deflated_itself_bounds(void **state)
+{
+	(void)state;
+	assert_true(collect_deflated_itself(201 * MIB, 200 * MIB, 200 * MIB));
+	assert_false(collect_deflated_itself(201 * MIB, 200 * MIB, -1));
+	assert_false(collect_deflated_itself(201 * MIB, -1, 200 * MIB));
+	assert_false(collect_deflated_itself(-1, 200 * MIB, 200 * MIB));
+	assert_false(collect_deflated_itself(POL_HUGE, 200 * MIB, 200 * MIB));
+	assert_false(collect_deflated_itself(INT64_MAX, INT64_MAX - MIB,
+	    INT64_MAX - MIB));
+}
+
 /* used goes with the actual of the report's time, not of now. */
 static void
 collect_used_at_report(void **state)
@@ -857,6 +871,7 @@ main(void)
 		cmocka_unit_test(collect_good),
 		cmocka_unit_test(collect_used_at_report),
 		cmocka_unit_test(collect_self_deflated),
+		cmocka_unit_test(collect_deflated_itself_bounds),
 		cmocka_unit_test(collect_hostile),
 		cmocka_unit_test(hostile_random),
 		cmocka_unit_test(host_files),
