@@ -172,6 +172,7 @@ wave_poll(uint64_t now)
 			wave.retry_ms = now + WAVE_RETRY_MS;
 		}
 	}
+	now = clock_now_ms();	/* a chunk of unbacked pages takes ~70 ms */
 	check_available(now);
 	if (wave.step_open && wave.held >= wave.demand)
 		step_met(now);
